@@ -1,0 +1,48 @@
+"""Delimiters and the fixed-width ISA header they are read from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Width of ISA01..ISA16 (X12.5 interchange control header; identical in 00401 and 00501).
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+#: TA105 code for a fault in each ISA field (ISA11 is the standards identifier up to 00401).
+ISA_FIELD_CODES = (
+    "010", "011", "012", "013", "005", "006", "007", "008",
+    "014", "015", "016", "017", "018", "019", "020", "027",
+)  # fmt: skip
+#: "ISA", 16 separators, 86 bytes of fields, then the segment terminator.
+ISA_LENGTH = 106
+#: First version whose ISA11 is the repetition separator rather than a standards identifier.
+REPETITION_FROM_VERSION = "00402"
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    element: str = "*"
+    component: str = ">"
+    segment: str = "~"
+    repetition: str | None = None  # None: the version has no repetition separator (00401 'U')
+
+    def collisions(self) -> list[tuple[str, str]]:
+        """Pairs of roles that share a character, or a role given a letter or digit."""
+        roles = [("element", self.element), ("component", self.component), ("segment", self.segment)]
+        if self.repetition is not None:
+            roles.append(("repetition", self.repetition))
+        problems: list[tuple[str, str]] = []
+        for i, (name, char) in enumerate(roles):
+            if len(char) != 1 or char.isalnum() or char == " ":
+                problems.append((name, f"{char!r} cannot be a delimiter"))
+            for other, other_char in roles[i + 1 :]:
+                if char == other_char:
+                    problems.append((name, f"the {name} and {other} separators are both {char!r}"))
+        return problems
+
+
+#: TA105 code for a delimiter role that is unusable.
+DELIMITER_CODES = {"element": "026", "component": "027", "segment": "004", "repetition": "016"}
+
+
+def repetition_allowed(isa12: str) -> bool:
+    """X12 has repetition separators from version 00402 on (ISA11 is 'U' before)."""
+    return isa12.isdigit() and isa12 >= REPETITION_FROM_VERSION
