@@ -35,7 +35,7 @@ class Delimiters:
                 problems.append((name, f"{char!r} cannot be a delimiter"))
             for other, other_char in roles[i + 1 :]:
                 if char == other_char:
-                    problems.append((name, f"the {name} and {other} separators are both {char!r}"))
+                    problems.append((other, f"the {name} and {other} separators are both {char!r}"))
         return problems
 
 

@@ -33,7 +33,7 @@ CHUNK_SIZE = 1 << 20
 #: Longest segment kept whole; a longer one is cut here and reported (no segment we read is near).
 MAX_SEGMENT_LENGTH = 1 << 20
 ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
-LINE_BREAKS = "\r\n"
+LINE_BREAKS_AFTER_TERMINATOR = ("\n", "\r", "\r\n")  # tolerated silently after a terminator
 WHITESPACE = " \t\r\n\f\v"
 BOM = "\xef\xbb\xbf"  # UTF-8 byte order mark, as Latin-1 characters
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
@@ -134,7 +134,7 @@ class X12Reader:
                     if not piece or piece[0] <= " ":
                         stripped = piece.lstrip(WHITESPACE)
                         lead = len(piece) - len(stripped)
-                        if lead and piece[:lead] not in ("\n", "\r", "\r\n"):
+                        if lead and piece[:lead] not in LINE_BREAKS_AFTER_TERMINATOR:
                             self._whitespace_finding(piece[:lead], base + start)
                         if not stripped:
                             if not piece:
@@ -146,15 +146,17 @@ class X12Reader:
                     tag = fields[0]
                     self._index += 1
                     ts = self._ts
+                    if tag not in good_tags:
+                        if tag[:3] == "ISA":
+                            tag = "ISA"  # another interchange, perhaps with other delimiters
+                        elif _SEGMENT_ID.match(tag) is not None:
+                            good_tags.add(tag)
                     if ts is not None and tag not in ENVELOPE_TAGS:
                         segment = Segment(fields, base + start, self._index, len(ts.segments) + 1)
                         ts.segments.append(segment)
                         ts.segment_count += 1
                         if tag not in good_tags:
-                            if _SEGMENT_ID.match(tag) is None:
-                                self._bad_segment_id(segment)
-                            else:
-                                good_tags.add(tag)
+                            self._bad_segment_id(segment)
                         continue
                     if tag == "ISA":
                         same = parse_isa(buf, start, eof)
@@ -174,6 +176,10 @@ class X12Reader:
                 if restart:
                     break
                 base += i
+                if self._ich is None:
+                    # The interchange ended: whatever follows is read from a fresh ISA.
+                    buf, restart = tail, True
+                    break
                 more = self._read() if not eof else ""
                 if not more:
                     eof = True
@@ -191,30 +197,32 @@ class X12Reader:
 
     def _seek_isa(self, buf: str, base: int, eof: bool) -> Generator[Event, None, tuple[str, int, bool]]:
         """Skip to the next 'ISA'; whitespace is a warning, anything else an error."""
+        space, space_at = "", base
         while True:
             stripped = buf.lstrip(WHITESPACE)
             lead = len(buf) - len(stripped)
-            if stripped:
-                if lead:
-                    self._whitespace_finding(buf[:lead], base)
+            if lead:
+                if not space:
+                    space_at = base
+                space += buf[:lead]
                 buf, base = stripped, base + lead
-                if buf.startswith("ISA") or (len(buf) < 3 and "ISA".startswith(buf) and not eof):
-                    if len(buf) >= 3 or eof:
-                        return buf, base, eof
-                else:
+            if buf:
+                if space and space not in LINE_BREAKS_AFTER_TERMINATOR:
+                    self._whitespace_finding(space, space_at)
+                space = ""
+                if buf.startswith("ISA"):
+                    return buf, base, eof
+                if not (len(buf) < 3 and "ISA".startswith(buf) and not eof):
                     found = buf.find("ISA", 1)
                     junk_end = found if found >= 0 else max(len(buf) - 2, 1)
                     self._junk(buf[:junk_end], base)
                     buf, base = buf[junk_end:], base + junk_end
                     if found >= 0:
                         return buf, base, eof
-            else:
-                buf, base = "", base + lead
             if eof:
-                if buf and not buf.startswith("ISA"):
+                if buf:
                     self._junk(buf, base)
-                    buf = ""
-                return buf, base, eof
+                return "", base + len(buf), eof
             more = self._read()
             eof = not more
             buf += more
@@ -250,6 +258,8 @@ class X12Reader:
     def _close_interchange(self, iea: Segment | None, readable: bool = True) -> Iterator[Event]:
         ich = self._ich
         assert ich is not None
+        if self._ts is not None:
+            yield from self._close_set(None)
         if self._grp is not None:
             yield from self._close_group(None)
         ich.iea = iea
@@ -334,6 +344,8 @@ class X12Reader:
     def _close_group(self, ge: Segment | None) -> Iterator[Event]:
         grp = self._grp
         assert grp is not None
+        if self._ts is not None:
+            yield from self._close_set(None)
         grp.ge = ge
         if ge is None:
             grp.findings.append(self._finding(Level.GROUP, "3", "the group has no GE trailer", grp.gs))
@@ -537,6 +549,7 @@ class X12Reader:
         else:
             rest, rest_base = buf[end + 1 :], base + length - len(buf) + end + 1
             length = rest_base - base - 1
+        length -= offset - base  # whitespace before the segment id is not part of it
         self._index += 1
         seg = Segment(fields, offset, self._index)
         message = f"segment {fields[0][:3]!r} is {length} bytes long, over the {limit}-byte limit; read no further"
