@@ -81,7 +81,8 @@ def test_bom_and_whitespace_between_interchanges_are_warnings() -> None:
     assert len(interchanges) == 2
     assert [f.code for f in reader.findings] == ["bom", "whitespace"]
     assert all(f.severity is Severity.WARNING for f in reader.findings)
-    assert reader.findings[1].byte_offset == 3 + len(interchange(PO_850)) - 1  # right after the IEA terminator
+    assert reader.findings[1].byte_offset == 3 + len(interchange(PO_850))  # after IEA's terminator and line break
+    assert reader.findings[1].message.startswith("5 bytes")
 
 
 def test_several_interchanges_groups_and_sets_in_one_file() -> None:

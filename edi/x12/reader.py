@@ -33,7 +33,7 @@ CHUNK_SIZE = 1 << 20
 #: Longest segment kept whole; a longer one is cut here and reported (no segment we read is near).
 MAX_SEGMENT_LENGTH = 1 << 20
 ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
-LINE_BREAKS_AFTER_TERMINATOR = ("\n", "\r", "\r\n")  # tolerated silently after a terminator
+LINE_BREAKS_AFTER_TERMINATOR = ("\r\n", "\n", "\r")  # one is tolerated silently after a terminator
 WHITESPACE = " \t\r\n\f\v"
 BOM = "\xef\xbb\xbf"  # UTF-8 byte order mark, as Latin-1 characters
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
@@ -97,12 +97,14 @@ class X12Reader:
         buf = self._read()
         base = 0
         eof = not buf
+        after_bare_terminator = False
         if buf.startswith(BOM):
             self._file_finding("bom", "the file starts with a UTF-8 byte order mark; ignored", 0, Severity.WARNING)
             buf, base = buf[3:], 3
         while True:
             # Header mode: find the next ISA, skipping whitespace and junk.
-            buf, base, eof = yield from self._seek_isa(buf, base, eof)
+            buf, base, eof = yield from self._seek_isa(buf, base, eof, after_bare_terminator)
+            after_bare_terminator = False
             if not buf:
                 return
             while True:
@@ -122,20 +124,36 @@ class X12Reader:
             buf, base = buf[header.length :], base + header.length
             # Segment mode.
             term, esep = delims.segment, delims.element
+            after = buf[:2]
+            line_break = next((b for b in ("\r\n", "\n", "\r") if after.startswith(b) and b != term), "")
+            token = term + line_break
+            buf, base = buf[len(line_break) :], base + len(line_break)
             good_tags = _GOOD_TAGS
             restart = False
+            follows = len(token)  # what the start of ``buf`` follows: a bare terminator (1) or the token
             while not restart:
-                pieces = buf.split(term)
+                # Split on terminator + line break when every terminator in the chunk has one.
+                pieces = buf.split(token)
+                step = len(token)
+                if line_break and buf.count(term) != len(pieces) - 1:
+                    pieces = buf.split(term)
+                    step = 1
                 tail = pieces.pop()
                 i = 0
+                if not pieces:
+                    step = follows
+                index = self._index
+                ts = self._ts
+                segs = ts.segments if ts is not None else None
                 for piece in pieces:
                     start = i
-                    i += len(piece) + 1
+                    i += len(piece) + step
                     if not piece or piece[0] <= " ":
                         stripped = piece.lstrip(WHITESPACE)
                         lead = len(piece) - len(stripped)
-                        if lead and piece[:lead] not in LINE_BREAKS_AFTER_TERMINATOR:
-                            self._whitespace_finding(piece[:lead], base + start)
+                        if lead:
+                            after_bare_terminator = step == 1 or (start == 0 and follows == 1)
+                            self._whitespace_finding(piece[:lead], base + start, after_bare_terminator)
                         if not stripped:
                             if not piece:
                                 self._empty_segment(base + start)
@@ -144,41 +162,43 @@ class X12Reader:
                         start += lead
                     fields = piece.split(esep)
                     tag = fields[0]
-                    self._index += 1
-                    ts = self._ts
+                    index += 1
                     if tag not in good_tags:
                         if tag[:3] == "ISA":
                             tag = "ISA"  # another interchange, perhaps with other delimiters
                         elif _SEGMENT_ID.match(tag) is not None:
                             good_tags.add(tag)
-                    if ts is not None and tag not in ENVELOPE_TAGS:
-                        segment = Segment(fields, base + start, self._index, len(ts.segments) + 1)
-                        ts.segments.append(segment)
-                        ts.segment_count += 1
+                    if segs is not None and tag not in ENVELOPE_TAGS:
+                        segment = Segment(fields, base + start, index, len(segs) + 1)
+                        segs.append(segment)
                         if tag not in good_tags:
                             self._bad_segment_id(segment)
                         continue
+                    self._index = index
                     if tag == "ISA":
                         same = parse_isa(buf, start, eof)
                         if same is None or same.delimiters != delims or same.length != len(piece) + 1:
                             buf, base = buf[start:], base + start
                             restart = True
-                            self._index -= 1
                             if self._ich is not None:
                                 yield from self._close_interchange(None)
                             break
                         if self._ich is not None:
                             yield from self._close_interchange(None)
-                        self._index -= 1
                         yield from self._open_interchange(same, base + start)
-                        continue
-                    yield from self._envelope(Segment(fields, base + start, self._index))
+                    else:
+                        yield from self._envelope(Segment(fields, base + start, index))
+                    index = self._index
+                    ts = self._ts
+                    segs = ts.segments if ts is not None else None
+                self._index = index
                 if restart:
                     break
+                follows = step
                 base += i
                 if self._ich is None:
                     # The interchange ended: whatever follows is read from a fresh ISA.
-                    buf, restart = tail, True
+                    buf, restart, after_bare_terminator = tail, True, step == 1
                     break
                 more = self._read() if not eof else ""
                 if not more:
@@ -195,7 +215,9 @@ class X12Reader:
             if not restart and eof and not buf:
                 return
 
-    def _seek_isa(self, buf: str, base: int, eof: bool) -> Generator[Event, None, tuple[str, int, bool]]:
+    def _seek_isa(
+        self, buf: str, base: int, eof: bool, after_terminator: bool
+    ) -> Generator[Event, None, tuple[str, int, bool]]:
         """Skip to the next 'ISA'; whitespace is a warning, anything else an error."""
         space, space_at = "", base
         while True:
@@ -207,8 +229,8 @@ class X12Reader:
                 space += buf[:lead]
                 buf, base = stripped, base + lead
             if buf:
-                if space and space not in LINE_BREAKS_AFTER_TERMINATOR:
-                    self._whitespace_finding(space, space_at)
+                if space:
+                    self._whitespace_finding(space, space_at, after_terminator)
                 space = ""
                 if buf.startswith("ISA"):
                     return buf, base, eof
@@ -371,7 +393,7 @@ class X12Reader:
 
     def _open_set(self, st: Segment) -> Iterator[Event]:
         st.position = 1
-        ts = TransactionSet(group=self._grp, segments=[st], segment_count=1)
+        ts = TransactionSet(group=self._grp, segments=[st])
         self._ts = ts
         if self._grp is None:
             self._stray(st, "ST outside a functional group (no GS before it)")
@@ -400,12 +422,12 @@ class X12Reader:
     def _close_set(self, se: Segment | None) -> Iterator[Event]:
         ts = self._ts
         assert ts is not None
+        ts.segment_count = len(ts.segments) + (se is not None)
         if se is None:
             ts.findings.append(self._finding(Level.SET, "2", "the transaction set has no SE trailer", ts.segments[0]))
         else:
             se.position = len(ts.segments) + 1
             ts.segments.append(se)
-            ts.segment_count += 1
             if se.element(1) != str(ts.segment_count):
                 ts.findings.append(
                     self._finding(
@@ -469,7 +491,13 @@ class X12Reader:
             Finding(level=Level.FILE, code=code, message=message, severity=severity, file=self.name, byte_offset=offset)
         )
 
-    def _whitespace_finding(self, text: str, offset: int) -> None:
+    def _whitespace_finding(self, text: str, offset: int, after_terminator: bool) -> None:
+        """Warn of whitespace beyond the one line break tolerated after a segment terminator."""
+        if after_terminator:
+            tolerated = next((len(b) for b in LINE_BREAKS_AFTER_TERMINATOR if text.startswith(b)), 0)
+            text, offset = text[tolerated:], offset + tolerated
+            if not text:
+                return
         self._file_finding(
             "whitespace", f"{len(text)} bytes of whitespace between segments; ignored", offset, Severity.WARNING
         )
@@ -556,7 +584,6 @@ class X12Reader:
         if self._ts is not None:
             seg.position = len(self._ts.segments) + 1
             self._ts.segments.append(seg)
-            self._ts.segment_count += 1
             self._ts.findings.append(
                 self._finding(
                     Level.ELEMENT, "5", message, seg, element=len(fields) - 1,
