@@ -64,11 +64,14 @@ def check_value(value: str, edef: ElementDef, label: str, delimiters: Delimiters
             return "7", f"{label} '{shown}' is not one of the standard's codes"
         return None
     if kind == "DT":
-        if not _is_date(value):
-            return "8", f"{label} '{shown}' is not a date (CCYYMMDD or YYMMDD)"
+        if not (edef.min <= len(value) <= edef.max and _is_date(value)):
+            form = "CCYYMMDD" if edef.min == 8 else ("YYMMDD" if edef.max == 6 else "CCYYMMDD or YYMMDD")
+            return "8", f"{label} '{shown}' is not a date ({form})"
+        return None
     elif kind == "TM":
-        if _TIME.match(value) is None:
+        if not (edef.min <= len(value) <= edef.max and _TIME.match(value) is not None):
             return "9", f"{label} '{shown}' is not a time (HHMM, HHMMSS, HHMMSSd..)"
+        return None
     elif kind[0] == "N" and kind != "NA":
         match = _INTEGER.match(value)
         if match is None:
@@ -101,9 +104,21 @@ def check_syntax(
     values: list[str], notes: tuple[SyntaxNote, ...], name: str, report: Callable[[str, int, str], None]
 ) -> None:
     """Check X12 syntax notes over 1-based ``values``; report (code, position, sentence)."""
+    size = len(values)
     for note in notes:
-        present = [p for p in note.positions if p < len(values) and values[p] != ""]
         kind, positions = note.kind, note.positions
+        count = 0
+        for p in positions:
+            if p < size and values[p]:
+                count += 1
+        if (
+            (kind == "P" and count in (0, len(positions)))
+            or (kind == "R" and count)
+            or (kind == "E" and count <= 1)
+            or (kind in "CL" and (count == 0 or not (positions[0] < size and values[positions[0]])))
+        ):
+            continue
+        present = [p for p in positions if p < size and values[p] != ""]
         if kind == "P" and present and len(present) != len(positions):
             for p in positions:
                 if p not in present:
@@ -129,7 +144,7 @@ def _names(name: str, positions: tuple[int, ...]) -> str:
 
 
 def check_segment(fields: list[str], sdef: SegmentDef, delimiters: Delimiters, report: Report) -> None:
-    """Check every element of one segment against its definition."""
+    """Check every element of one segment against its definition (the detailed, slower path)."""
     tag = sdef.id
     uses = sdef.elements
     count = len(fields) - 1
@@ -225,3 +240,119 @@ def _check_composite(
                 ElementFault(code, position, message, component=number, repeat=repeat)
             ),
         )
+
+
+# -- the fast path --------------------------------------------------------------------------------
+# Most values are fine. A plan per segment answers "certainly fine" with a few C-level string
+# operations; anything it cannot vouch for goes through ``check_segment``, which says what is wrong.
+_AN, _ID_CODES, _INT, _DEC, _DT, _TM, _SLOW = range(7)
+_KINDS = {"AN": _AN, "ID": _AN, "DT": _DT, "TM": _TM, "R": _DEC}
+_SEEN_DATES: set[str] = set()
+_SEEN_TIMES: set[str] = set()
+_CACHE_LIMIT = 100_000
+
+
+def _fine_date(value: str) -> bool:
+    if value in _SEEN_DATES:
+        return True
+    if _is_date(value):
+        if len(_SEEN_DATES) < _CACHE_LIMIT:
+            _SEEN_DATES.add(value)
+        return True
+    return False
+
+
+def _fine_time(value: str) -> bool:
+    if value in _SEEN_TIMES:
+        return True
+    if _TIME.match(value) is not None:
+        if len(_SEEN_TIMES) < _CACHE_LIMIT:
+            _SEEN_TIMES.add(value)
+        return True
+    return False
+
+
+class SegmentPlan:
+    """Precompiled checks for one segment definition."""
+
+    __slots__ = ("count", "last_mandatory", "sdef", "specs", "syntax_faults")
+
+    def __init__(self, sdef: SegmentDef) -> None:
+        self.sdef = sdef
+        self.count = len(sdef.elements)
+        # Syntax notes depend only on which elements are present: their verdict is kept per pattern.
+        self.syntax_faults: dict[int, list[ElementFault] | None] = {}
+        specs = []
+        for use in sdef.elements:
+            ref = use.ref
+            if isinstance(ref, CompositeDef) or use.repeat > 1:
+                kind, lo, hi, codes = _SLOW, 0, 0, None
+            else:
+                lo, hi, codes = ref.min, ref.max, None
+                if ref.type == "ID" and ref.codes is not None:
+                    kind, codes = _ID_CODES, frozenset(ref.codes)
+                elif ref.type[0] == "N" and ref.type[1:].isdigit():
+                    kind = _INT
+                else:
+                    kind = _KINDS.get(ref.type, _SLOW)
+            specs.append((use.position, use.usage == "M", kind, lo, hi, codes, 1 << use.position))
+        self.specs = tuple(specs)
+        self.last_mandatory = max((use.position for use in sdef.elements if use.usage == "M"), default=0)
+
+    def faults(self, fields: list[str], delimiters: Delimiters) -> list[ElementFault] | None:
+        """None when every element is certainly fine; otherwise the faults, in element order."""
+        n = len(fields) - 1
+        if n > self.count or n < self.last_mandatory:
+            return self._slow(fields, delimiters)
+        component, repetition = delimiters.component, delimiters.repetition
+        present = 0
+        for position, mandatory, kind, lo, hi, codes, bit in self.specs:
+            if position > n:
+                break
+            value = fields[position]
+            if not value:
+                if mandatory:
+                    return self._slow(fields, delimiters)
+                continue
+            present |= bit
+            if kind == _ID_CODES:
+                if value in codes:  # type: ignore[operator]
+                    continue
+            elif kind == _AN:
+                if (
+                    lo <= len(value) <= hi
+                    and value.isprintable()
+                    and component not in value
+                    and (repetition is None or repetition not in value)
+                ):
+                    continue
+            elif kind == _INT:
+                if lo <= len(value) <= hi and value.isascii() and value.isdigit():
+                    continue
+            elif kind == _DEC:
+                digits = value.replace(".", "", 1)
+                if lo <= len(digits) <= hi and digits.isascii() and digits.isdigit():
+                    continue
+            elif kind == _DT:
+                if lo <= len(value) <= hi and _fine_date(value):
+                    continue
+            elif kind == _TM and lo <= len(value) <= hi and _fine_time(value):
+                continue
+            return self._slow(fields, delimiters)
+        if self.sdef.syntax:
+            try:
+                return self.syntax_faults[present]
+            except KeyError:
+                found: list[ElementFault] = []
+                check_syntax(
+                    fields, self.sdef.syntax, self.sdef.id, lambda c, p, m: found.append(ElementFault(c, p, m))
+                )
+                if len(self.syntax_faults) < 4096:
+                    self.syntax_faults[present] = found or None
+                return found or None
+        return None
+
+    def _slow(self, fields: list[str], delimiters: Delimiters) -> list[ElementFault] | None:
+        found: list[ElementFault] = []
+        check_segment(fields, self.sdef, delimiters, found.append)
+        return found or None

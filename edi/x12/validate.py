@@ -7,20 +7,101 @@ past; it never stops at the first problem, and one bad set never affects the nex
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from edi.findings import Finding, Level, Severity
 from edi.x12.delimiters import ISA_FIELD_CODES, Delimiters
-from edi.x12.elements import ElementFault, check_segment
+from edi.x12.elements import ElementFault, SegmentPlan, check_segment
 from edi.x12.reader import element_offset
-from edi.x12.schema import LoopDef, SchemaSet, SegmentUse, TransactionSetDef, default_schemas
+from edi.x12.schema import LoopDef, SchemaSet, SegmentDef, SegmentUse, TransactionSetDef, default_schemas
 from edi.x12.structures import Event, Group, GroupStart, InterchangeStart, Segment, TransactionSet
 
 #: ISA11 and ISA16 hold delimiters themselves, so no delimiter may be looked for inside them.
 _NO_DELIMITERS = Delimiters(element="\x00", component="\x00", segment="\x00")
+
+
+class _LoopIndex:
+    """Where each segment id may appear among a loop's children, and which children are mandatory."""
+
+    __slots__ = ("index_of", "mandatory", "plans", "tag")
+
+    def __init__(self, loop: LoopDef) -> None:
+        index_of: dict[str, list[int]] = {}
+        for index, child in enumerate(loop.children):
+            index_of.setdefault(child.tag, []).append(index)
+        self.index_of = {tag: tuple(indexes) for tag, indexes in index_of.items()}
+        self.mandatory = tuple(i for i, child in enumerate(loop.children) if child.usage == "M")
+        self.tag = loop.tag
+        self.plans = tuple(
+            _compiled(child.segment if isinstance(child, SegmentUse) else child.children[0].segment)  # type: ignore[union-attr]
+            for child in loop.children
+        )
+
+
+_COMPILED: dict[int, tuple[object, object]] = {}
+_PATTERNS: dict[int, tuple[TransactionSetDef, _SetPattern]] = {}
+
+
+def _set_pattern(tsdef: TransactionSetDef) -> _SetPattern:
+    hit = _PATTERNS.get(id(tsdef))
+    if hit is not None and hit[0] is tsdef:
+        return hit[1]
+    built = _SetPattern(tsdef)
+    _PATTERNS[id(tsdef)] = (tsdef, built)
+    return built
+
+
+def _compiled(definition: LoopDef | SegmentDef) -> Any:
+    """The loop index or segment plan of a definition, built once per definition object."""
+    hit = _COMPILED.get(id(definition))
+    if hit is not None and hit[0] is definition:
+        return hit[1]
+    built = _LoopIndex(definition) if isinstance(definition, LoopDef) else SegmentPlan(definition)
+    _COMPILED[id(definition)] = (definition, built)
+    return built
+
+
+class _SetPattern:
+    """The whole segment order of a set as one regular expression over one character per tag.
+
+    A set whose tag sequence matches is in order, complete and within every maximum, so its
+    structure needs no further walk; only a set that does not match is walked segment by segment
+    to say what is wrong. Quantifiers are possessive, as the standard's reading is: a segment
+    belongs to the first place that can take it.
+    """
+
+    __slots__ = ("alphabet", "pattern", "plans")
+
+    def __init__(self, tsdef: TransactionSetDef) -> None:
+        self.alphabet: dict[str, str] = {}
+        self.plans: dict[str, SegmentPlan] = {}
+        self.pattern = re.compile(self._loop_body(tsdef.root))
+
+    def _char(self, use: SegmentUse) -> str:
+        char = self.alphabet.get(use.tag)
+        if char is None:
+            char = self.alphabet[use.tag] = chr(0x4E00 + len(self.alphabet))
+            self.plans[use.tag] = _compiled(use.segment)
+        return char
+
+    def _loop_body(self, loop: LoopDef) -> str:
+        parts = []
+        for child in loop.children:
+            low = 1 if child.usage == "M" else 0
+            if isinstance(child, LoopDef):
+                parts.append(f"(?:{self._loop_body(child)}){{{low},{child.max}}}+")
+            else:
+                parts.append(f"{self._char(child)}{{{low},{child.max}}}+")
+        if loop.children and isinstance(loop.children[0], SegmentUse):
+            parts[0] = self._char(loop.children[0])  # a loop's first segment starts each repetition once
+        return "".join(parts)
+
+    def key(self, segments: list[Segment]) -> str:
+        get = self.alphabet.get
+        return "".join([get(seg.fields[0], "\x00") for seg in segments])
 
 
 @dataclass(slots=True)
@@ -29,6 +110,10 @@ class _Frame:
     index: int = -1  # child last used
     counts: list[int] = field(default_factory=list)
     repetitions: int = 1
+    info: _LoopIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.info = _compiled(self.loop)
 
 
 class _SetCheck:
@@ -67,40 +152,71 @@ class _SetCheck:
 
     # -- structure --------------------------------------------------------------------------
     def run(self) -> None:
+        segments = self.ts.segments
+        fast = _set_pattern(self.tsdef)
+        if self.ts.complete and not self.reported and fast.pattern.fullmatch(fast.key(segments)):
+            delimiters, plans = self.delimiters, fast.plans
+            for seg in segments:
+                faults = plans[seg.fields[0]].faults(seg.fields, delimiters)
+                if faults:
+                    for fault in faults:
+                        self.element_finding(seg, fault)
+        else:
+            self._walk()
+        if self.tsdef.hierarchy is not None:
+            self._hierarchy()
+
+    def _walk(self) -> None:
         root = self.tsdef.root
         stack = [_Frame(root, counts=[0] * len(root.children))]
-        placed: list[tuple[Segment, SegmentUse]] = []
+        delimiters = self.delimiters
+        locate, move = self._locate, self._move
         for seg in self.ts.segments:
-            target = self._locate(stack, seg.tag)
+            target = locate(stack, seg.tag)
             if target is None:
                 if seg.position not in self.reported:
                     self._misplaced(seg)
                 continue
-            use = self._move(stack, target, seg)
-            placed.append((seg, use))
+            faults = move(stack, target, seg).faults(seg.fields, delimiters)
+            if faults:
+                for fault in faults:
+                    self.element_finding(seg, fault)
         if self.ts.complete:
             self._finish(stack, self.ts.segments[-1])
-        delimiters = self.delimiters
-        for seg, use in placed:
-            check_segment(seg.fields, use.segment, delimiters, partial(self.element_finding, seg))
-        if self.tsdef.hierarchy is not None:
-            self._hierarchy()
 
     @staticmethod
     def _locate(stack: list[_Frame], tag: str) -> tuple[int, int] | None:
         """(frame depth, child index) where the segment goes; child -1 starts a loop repetition."""
         for depth in range(len(stack) - 1, -1, -1):
             frame = stack[depth]
-            children = frame.loop.children
-            for index in range(max(frame.index, 0), len(children)):
-                if children[index].tag == tag:
-                    return depth, index
-            if depth and frame.loop.tag == tag:
+            info = frame.info
+            indexes = info.index_of.get(tag)
+            if indexes is not None:
+                start = frame.index
+                for index in indexes:
+                    if index >= start:
+                        # The loop's first segment again starts its next repetition.
+                        return (depth, -1) if index == 0 and depth else (depth, index)
+            if depth and info.tag == tag:
                 return depth, -1
         return None
 
-    def _move(self, stack: list[_Frame], target: tuple[int, int], seg: Segment) -> SegmentUse:
+    def _move(self, stack: list[_Frame], target: tuple[int, int], seg: Segment) -> SegmentPlan:
+        """Advance the position to the target; the plan that checks the segment's elements."""
         depth, index = target
+        if depth == len(stack) - 1 and index > 0:
+            frame = stack[depth]
+            child = frame.loop.children[index]
+            if isinstance(child, SegmentUse):  # the common case: a later segment of the same loop
+                if index > frame.index + 1:
+                    self._missing_between(frame, frame.index + 1, index, seg)
+                frame.index = index
+                frame.counts[index] += 1
+                if frame.counts[index] > child.max:
+                    self.segment_finding(
+                        seg, "5", f"{child.tag} appears {frame.counts[index]} times here; at most {child.max}"
+                    )
+                return frame.info.plans[index]  # type: ignore[no-any-return]
         while len(stack) - 1 > depth:
             self._leave(stack.pop(), seg)
         frame = stack[depth]
@@ -129,9 +245,9 @@ class _SetCheck:
             stack.append(frame)
             index = 0
             child = child.children[0]
-        if child is not None and frame.counts[index] > child.max:
+        if frame.counts[index] > child.max:
             self.segment_finding(seg, "5", f"{child.tag} appears {frame.counts[index]} times here; at most {child.max}")
-        return child
+        return frame.info.plans[index]  # type: ignore[no-any-return]
 
     def _leave(self, frame: _Frame, seg: Segment, upto: int | None = None) -> None:
         """A loop repetition ends: its mandatory segments and loops that never came are missing."""
@@ -139,9 +255,11 @@ class _SetCheck:
 
     def _missing_between(self, frame: _Frame, start: int, stop: int, seg: Segment) -> None:
         children = frame.loop.children
-        for index in range(max(start, 0), stop):
+        for index in frame.info.mandatory:
+            if index < start or index >= stop:
+                continue
             child = children[index]
-            if child.usage == "M" and frame.counts[index] == 0:
+            if frame.counts[index] == 0:
                 what = f"loop {child.id}" if isinstance(child, LoopDef) else f"segment {child.tag}"
                 self.segment_finding(
                     seg, "3", f"mandatory {what} is missing before {seg.tag} (in {frame.loop.id})", tag=child.tag
