@@ -157,7 +157,7 @@ class _SetCheck:
         if self.ts.complete and not self.reported and fast.pattern.fullmatch(fast.key(segments)):
             delimiters, plans = self.delimiters, fast.plans
             for seg in segments:
-                faults = plans[seg.fields[0]].faults(seg.fields, delimiters)
+                faults = plans[seg.fields[0]].quick(seg.fields, delimiters)
                 if faults:
                     for fault in faults:
                         self.element_finding(seg, fault)
