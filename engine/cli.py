@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from edi.x12.acks import InterchangeAck, acknowledge
+from edi.x12.control_numbers import CountingControlNumbers
 from edi.x12.inspect import REPORT_VERSION, Totals, inspect_stream
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
@@ -210,8 +212,25 @@ def cmd_ack(args: argparse.Namespace, out: TextIO) -> int:
         sys.stdout.buffer.write(result.data)
         sys.stdout.flush()
     for summary in result.interchanges:
-        print(summary.describe(), file=sys.stderr)
+        print(_describe_ack(summary), file=sys.stderr)
     return EXIT_OK
+
+
+def _describe_ack(summary: InterchangeAck) -> str:
+    """One line per inbound interchange: what we answer, group by group."""
+    parts = [f"interchange {summary.control_number}:"]
+    if summary.ta104 is not None:
+        parts.append(f"TA1 {summary.ta104} {summary.ta105}")
+    for group in summary.groups:
+        if group.kind is None:
+            parts.append(f"group {group.control_number} ({group.functional_id}) holds acknowledgements: none owed")
+            continue
+        sets = " ".join(f"{s.control_number}={s.status}" for s in group.sets)
+        codes = f" {','.join(group.codes)}" if group.codes else ""
+        parts.append(f"{group.kind} for group {group.control_number}: AK9 {group.status}{codes} [{sets}]")
+    if summary.note:
+        parts.append(summary.note)
+    return " ".join(parts)
 
 
 def build_parser() -> argparse.ArgumentParser:

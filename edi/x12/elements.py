@@ -276,7 +276,8 @@ class SegmentPlan:
     """Precompiled checks for one segment definition."""
 
     __slots__ = (
-        "count", "dates", "last_mandatory", "note_mask", "note_positions", "patterns", "sdef", "specs", "syntax_faults",
+        "count", "dates", "last_mandatory", "note_mask", "note_positions", "patterns", "sdef", "simple", "specs",
+        "syntax_faults",
     )  # fmt: skip
 
     def __init__(self, sdef: SegmentDef) -> None:
@@ -304,6 +305,8 @@ class SegmentPlan:
         self.note_positions = tuple(sorted({p for note in sdef.syntax for p in note.positions}))
         self.note_mask = sum(1 << p for p in self.note_positions)
         self.patterns: dict[Delimiters, re.Pattern[str]] = {}
+        # A match of the segment's pattern is the whole verdict when no dates or syntax notes remain.
+        self.simple = not self.dates and not self.note_mask
 
     def _pattern(self, delimiters: Delimiters) -> re.Pattern[str]:
         """A regular expression that only a segment whose elements are all certainly fine matches."""
@@ -334,13 +337,20 @@ class SegmentPlan:
             tail = piece if index < self.last_mandatory else f"(?:{piece})?"
         return re.compile(re.escape(self.sdef.id) + tail)
 
-    def quick(self, fields: list[str], delimiters: Delimiters) -> list[ElementFault] | None:
-        """``faults`` through one regular expression over the whole segment: the same verdicts, faster."""
+    def pattern_for(self, delimiters: Delimiters) -> re.Pattern[str]:
         pattern = self.patterns.get(delimiters)
         if pattern is None:
             pattern = self.patterns[delimiters] = self._pattern(delimiters)
-        if pattern.fullmatch(delimiters.element.join(fields)) is None:
+        return pattern
+
+    def quick(self, fields: list[str], delimiters: Delimiters) -> list[ElementFault] | None:
+        """``faults`` through one regular expression over the whole segment: the same verdicts, faster."""
+        if self.pattern_for(delimiters).fullmatch(delimiters.element.join(fields)) is None:
             return self._slow(fields, delimiters)
+        return self.after_match(fields, delimiters)
+
+    def after_match(self, fields: list[str], delimiters: Delimiters) -> list[ElementFault] | None:
+        """What the pattern cannot see: whether dates exist, and the syntax notes."""
         for position in self.dates:
             if position < len(fields) and fields[position] and not _fine_date(fields[position]):
                 return self._slow(fields, delimiters)

@@ -39,7 +39,7 @@ BOM = "\xef\xbb\xbf"  # UTF-8 byte order mark, as Latin-1 characters
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 _CONTROL_NUMBER = re.compile(r"[0-9A-Za-z]{4,9}\Z")
 _NUMERIC = re.compile(r"[0-9]{1,9}\Z")
-_GOOD_TAGS: set[str] = set()  # segment ids already seen to be well formed
+_BODY_TAGS: set[str] = set()  # well-formed segment ids already seen, other than the envelope's
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
 
@@ -128,7 +128,7 @@ class X12Reader:
             line_break = next((b for b in ("\r\n", "\n", "\r") if after.startswith(b) and b != term), "")
             token = term + line_break
             buf, base = buf[len(line_break) :], base + len(line_break)
-            good_tags = _GOOD_TAGS
+            body_tags = _BODY_TAGS
             restart = False
             follows = len(token)  # what the start of ``buf`` follows: a bare terminator (1) or the token
             while not restart:
@@ -163,17 +163,21 @@ class X12Reader:
                     fields = piece.split(esep)
                     tag = fields[0]
                     index += 1
-                    if tag not in good_tags:
-                        if tag[:3] == "ISA":
-                            tag = "ISA"  # another interchange, perhaps with other delimiters
-                        elif _SEGMENT_ID.match(tag) is not None:
-                            good_tags.add(tag)
-                    if segs is not None and tag not in ENVELOPE_TAGS:
-                        segment = Segment(fields, base + start, index, len(segs) + 1)
-                        segs.append(segment)
-                        if tag not in good_tags:
-                            self._bad_segment_id(segment)
+                    if tag in body_tags and segs is not None:  # the hot path: one lookup
+                        segs.append(Segment(fields, base + start, index, len(segs) + 1))
                         continue
+                    if tag[:3] == "ISA":
+                        tag = "ISA"  # another interchange, perhaps with other delimiters
+                    elif tag not in ENVELOPE_TAGS:
+                        well_formed = _SEGMENT_ID.match(tag) is not None
+                        if well_formed:
+                            body_tags.add(tag)
+                        if segs is not None:
+                            segment = Segment(fields, base + start, index, len(segs) + 1)
+                            segs.append(segment)
+                            if not well_formed:
+                                self._bad_segment_id(segment)
+                            continue
                     self._index = index
                     if tag == "ISA":
                         same = parse_isa(buf, start, eof)
@@ -336,6 +340,8 @@ class X12Reader:
             yield from self._close_interchange(seg)
         elif tag == "SE":
             self._stray(seg, "SE without an ST")
+        elif tag == "TA1" and self._ich.group_count == 0:
+            self._ich.ta1s.append(seg)  # X12.5: interchange acknowledgements precede the first GS
         else:
             self._stray(seg, f"segment {tag!r} outside any transaction set")
 

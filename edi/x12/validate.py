@@ -73,12 +73,21 @@ class _SetPattern:
     belongs to the first place that can take it.
     """
 
-    __slots__ = ("alphabet", "pattern", "plans")
+    __slots__ = ("alphabet", "matchers", "pattern", "plans")
 
     def __init__(self, tsdef: TransactionSetDef) -> None:
         self.alphabet: dict[str, str] = {}
         self.plans: dict[str, SegmentPlan] = {}
         self.pattern = re.compile(self._loop_body(tsdef.root))
+        self.matchers: dict[Delimiters, dict[str, tuple[Any, SegmentPlan]]] = {}
+
+    def matchers_for(self, delimiters: Delimiters) -> dict[str, tuple[Any, SegmentPlan]]:
+        """Per segment id: the segment pattern's fullmatch for these delimiters, and the plan."""
+        found = self.matchers.get(delimiters)
+        if found is None:
+            found = {tag: (plan.pattern_for(delimiters).fullmatch, plan) for tag, plan in self.plans.items()}
+            self.matchers[delimiters] = found
+        return found
 
     def _char(self, use: SegmentUse) -> str:
         char = self.alphabet.get(use.tag)
@@ -155,9 +164,18 @@ class _SetCheck:
         segments = self.ts.segments
         fast = _set_pattern(self.tsdef)
         if self.ts.complete and not self.reported and fast.pattern.fullmatch(fast.key(segments)):
-            delimiters, plans = self.delimiters, fast.plans
+            delimiters = self.delimiters
+            matchers = fast.matchers_for(delimiters)
+            join = delimiters.element.join
             for seg in segments:
-                faults = plans[seg.fields[0]].quick(seg.fields, delimiters)
+                fields = seg.fields
+                fullmatch, plan = matchers[fields[0]]
+                if fullmatch(join(fields)) is None:
+                    faults = plan.faults(fields, delimiters)
+                elif plan.simple:
+                    continue
+                else:
+                    faults = plan.after_match(fields, delimiters)
                 if faults:
                     for fault in faults:
                         self.element_finding(seg, fault)
