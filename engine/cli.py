@@ -194,10 +194,6 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 # -- ack -----------------------------------------------------------------------------------------
 def cmd_ack(args: argparse.Namespace, out: TextIO) -> int:
-    from edi.x12.acks import acknowledge
-
-    from edi.x12.control_numbers import CountingControlNumbers
-
     problem = _check_readable(args.file)
     if problem is not None:
         print(f"edi-engine ack: {problem}", file=sys.stderr)
