@@ -15,6 +15,7 @@ from edi.x12 import acks as acks_module
 from edi.x12.ack_results import AckStatus, read_acknowledgements
 from edi.x12.acks import AckKind, Acknowledgements, ack_codes, acknowledge
 from edi.x12.control_numbers import CountingControlNumbers
+from edi.x12.reader import read_interchanges
 from edi.x12.schema import default_schemas
 from edi.x12.structures import Event, TransactionSet
 from edi.x12.validate import validated_events
@@ -231,6 +232,41 @@ def test_no_reply_to_a_ta1() -> None:
     assert (result.kind, result.interchange_control_number, result.status) == ("TA1", "000000777", AckStatus.ACCEPTED)
 
 
+def test_a_ta1_ahead_of_the_groups_is_no_envelope_fault() -> None:
+    text = interchange(PO_850)
+    gs = text.index("GS*")
+    result = ack(text[:gs] + "TA1*000000777*240301*1015*A*000~\n" + text[gs:])
+    [summary] = result.interchanges
+    assert (summary.ta104, summary.ta105) == (None, None)
+    assert tags(result.data)[:2] == ["ISA", "GS"] and find(result.data, "AK9") == ["AK9*A*1*1*1"]
+
+
+def test_a_ta1_after_a_gs_is_content_out_of_order_and_rejects_the_interchange() -> None:
+    text = interchange(PO_850).replace("ST*850", "TA1*000000777*240301*1015*A*000~\nST*850", 1)
+    result = ack(text)
+    assert find(result.data, "TA1") == ["TA1*000000001*261128*1200*R*024"]
+    assert read_acknowledgements(text.encode()) == []  # not where X12.5 puts a TA1, so not read as one
+
+
+def test_acknowledgements_are_read_from_a_stream_a_chunk_at_a_time() -> None:
+    class Chunked(io.RawIOBase):
+        """A pipe-like stream: it hands out bounded chunks and refuses to be read whole."""
+
+        def __init__(self, data: bytes) -> None:
+            self.data = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int | None = -1) -> bytes:
+            assert size is not None and size > 0, "read whole"
+            return self.data.read(size)
+
+    text = interchange(PO_850).replace("IEA*1*000000001", "IEA*1*000000009")
+    [result] = read_acknowledgements(Chunked(ack(text).data))  # type: ignore[arg-type]
+    assert (result.kind, result.code) == ("TA1", "R")
+
+
 def test_only_the_non_acknowledgement_groups_of_a_mixed_interchange_are_answered() -> None:
     text = interchange(PO_850)
     fa = interchange(["997", "AK1*PO*1", "AK9*A*1*1*1"], functional_id="FA", group="2")
@@ -261,7 +297,10 @@ def test_groups_from_different_applications_share_one_reply_interchange() -> Non
     result = ack(both)
     assert tags(result.data).count("ISA") == 1
     assert [s.split("*")[2:4] for s in find(result.data, "GS")] == [["ACMESUPPLY", "NORTHWIND"], ["ACMEDC", "NWSTORES"]]
+    assert [s.split("*")[6] for s in find(result.data, "GS")] == ["1", "2"]  # GS06 unique in the interchange
     assert find(result.data, "IEA")[0].split("*")[1] == "2"
+    [reply], file_findings = read_interchanges(result.data)
+    assert file_findings == [] and reply.findings == [] and all(not g.findings for g in reply.groups)
 
 
 def test_the_reply_uses_the_inbound_delimiters() -> None:

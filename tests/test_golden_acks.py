@@ -6,6 +6,10 @@ carry exactly the hand-written codes: the TA1, each group's AK901 and AK905.., e
 and AK502.., each AK3 / IK3 (position, segment id, code) and AK4 / IK4 (position, component,
 code). Then the bytes must equal the golden ``<name>.997`` / ``<name>.999`` beside it.
 
+Fixtures that are themselves acknowledgements (997 / 999 in FA groups) get no acknowledgement
+and have no golden: their hand-written codes are the validator's findings, what is wrong with the
+partner's acknowledgement, and are compared with those.
+
 Goldens are written, never hand-edited: ``EDI_REGEN_GOLDENS=1 pytest tests/test_golden_acks.py``
 rewrites each one, but only after that fixture's hand-written expectations have passed.
 """
@@ -36,12 +40,7 @@ REGENERATE = os.environ.get("EDI_REGEN_GOLDENS", "") == "1"
 
 #: Fixtures the engine gets wrong today (reader / validator bugs), with what goes wrong.
 #: Each is expected to fail (strict), so a fix shows up as an XPASS to remove from here.
-ENGINE_BUGS: dict[str, str] = {
-    "004010/850/fail/qty-exclusion": (
-        "the 004010 schema data has no QTY segment (X12 004010 850 carries a QTY loop in the PO1 loop), "
-        "so QTY is reported as AK304 1 (not a segment X12 defines) instead of AK304 8 / AK403 10 on QTY04"
-    ),
-}
+ENGINE_BUGS: dict[str, str] = {}
 
 
 def _failing_fixtures() -> list[Path]:
@@ -203,6 +202,7 @@ def test_acknowledgement_carries_the_hand_written_codes(path: Path, kind: AckKin
         # An acknowledgement is never acknowledged: nothing goes back. The hand-written codes
         # still describe what the validator must find, so they are checked against the findings.
         assert acks.data == b""
+        assert all(group.kind is None for ich in acks.interchanges for group in ich.groups)
         assert not golden.exists(), f"{golden.name}: no acknowledgement is owed for an acknowledgement"
         assert _found(path) == expected
         return

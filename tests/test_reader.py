@@ -122,6 +122,46 @@ def test_missing_trailers_are_reported_at_every_level() -> None:
     assert codes(ich) == {"interchange": ["023"], "group": ["3"], "set": ["2"]}
 
 
+TA1 = "TA1*000000777*240301*1015*A*000"
+TA1_REJECTED = "TA1*000000778*240301*1016*R*001"
+
+
+def test_a_ta1_between_isa_and_gs_reads_with_no_finding_and_lands_on_the_interchange() -> None:
+    text = interchange(PO_850)
+    gs = text.index("GS*")
+    [ich], reader = read(text[:gs] + TA1 + "~\n" + TA1_REJECTED + "~\n" + text[gs:])
+    assert ["*".join(ta1.fields) for ta1 in ich.ta1s] == [TA1, TA1_REJECTED]
+    assert [ta1.index for ta1 in ich.ta1s] == [2, 3]  # ISA is 1
+    assert ich.ta1s[0].offset == gs
+    assert codes(ich) == {"interchange": [], "group": [], "set": []}
+    assert reader.findings == []
+
+
+def test_an_interchange_of_a_ta1_alone_has_no_groups_and_no_finding() -> None:
+    text = interchange(PO_850)
+    alone = text[: text.index("GS*")] + TA1 + "~\n" + text[text.index("IEA*") :].replace("IEA*1", "IEA*0")
+    [ich], _ = read(alone)
+    assert [ta1.tag for ta1 in ich.ta1s] == ["TA1"]
+    assert ich.groups == [] and ich.findings == []
+
+
+@pytest.mark.parametrize(
+    "before",
+    ["ST*850*0001", "GS*PO*NORTHWIND*ACMESUPPLY*20261128*1200*2*", "IEA*"],
+    ids=["inside-a-group", "between-groups", "after-the-groups"],
+)
+def test_a_ta1_after_a_gs_is_content_out_of_order(before: str) -> None:
+    text = interchange(PO_850)
+    group = text[text.index("GS*") : text.index("IEA*")]
+    second = group.replace("*1*X*", "*2*X*").replace("GE*1*1", "GE*1*2")
+    text = text.replace("IEA*1*", "IEA*2*").replace(group, group + second)
+    [ich], _ = read(text.replace(before, TA1 + "~\n" + before, 1))
+    assert ich.ta1s == []
+    [finding] = ich.findings
+    assert (finding.code, finding.segment_id) == ("024", "TA1")
+    assert all(not g.findings for g in ich.groups)
+
+
 def test_wrong_isa_widths_are_named_with_their_ta1_code() -> None:
     header = isa()
     narrow = header.replace("NORTHWIND      ", "NORTHWIND", 1)

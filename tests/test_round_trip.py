@@ -214,6 +214,15 @@ def test_every_pass_fixture_is_written_back_byte_for_byte(path: Path) -> None:
     assert write_interchanges(interchanges) == data
 
 
+def test_an_interchange_holding_a_ta1_and_groups_is_written_back_byte_for_byte() -> None:
+    data = PASS_FILES[0].read_bytes()
+    gs = data.index(b"GS*")
+    with_ta1 = data[:gs] + b"TA1*000000777*240301*1015*E*025~\n" + data[gs:]
+    [ich] = read_back(with_ta1)
+    assert [ta1.tag for ta1 in ich.ta1s] == ["TA1"] and ich.groups
+    assert write_interchange(ich) == with_ta1
+
+
 # -- generated trees --------------------------------------------------------------------------
 
 

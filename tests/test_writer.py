@@ -13,11 +13,19 @@ from edi.x12.control_numbers import CountingControlNumbers
 from edi.x12.delimiters import Delimiters
 from edi.x12.reader import read_interchanges
 from edi.x12.structures import Interchange
-from edi.x12.writer import WriteError, build_interchange, tree_segments, write_interchange, write_interchanges
+from edi.x12.writer import (
+    GroupSpec,
+    WriteError,
+    build_interchange,
+    tree_segments,
+    write_interchange,
+    write_interchanges,
+)
 from tests.test_round_trip import HYPOTHESIS, all_findings
 
 NOW = datetime(2024, 3, 5, 9, 7)
 ORDER = [["ST", "850"], ["BEG", "00", "SA", "PO1", "", "20240301"], ["PO1", "1", "2", "EA"], ["CTT", "1"]]
+TA1 = ["TA1", "000000777", "240301", "1015", "R", "001"]
 
 
 def build(*sets: Any, version: str = "004010", **options: Any) -> Interchange:
@@ -120,6 +128,71 @@ def test_a_built_interchange_reads_back_without_findings() -> None:
     interchanges, file_findings = read_interchanges(write_interchange(ich))
     assert file_findings == [] and all_findings(interchanges) == []
     assert [seg.fields for seg in tree_segments(interchanges[0])] == [seg.fields for seg in tree_segments(ich)]
+
+
+def test_build_interchange_with_only_a_ta1_writes_isa_ta1_iea() -> None:
+    numbers = CountingControlNumbers()
+    ich = build_interchange(
+        ("ZZ", "ACME"), ("ZZ", "NORTHWIND"), [], ta1s=[TA1], control_numbers=numbers, now=NOW,
+        interchange_version="00401",
+    )  # fmt: skip
+    assert ich.groups == [] and ich.group_count == 0
+    assert lines(ich)[1:] == ["TA1*000000777*240301*1015*R*001~", "IEA*0*000000001~"]
+    assert numbers.next_group("ACME", "NORTHWIND") == 1  # no group number was drawn
+    [read], file_findings = read_interchanges(write_interchange(ich))
+    assert file_findings == [] and read.findings == []
+    assert [ta1.fields for ta1 in read.ta1s] == [TA1]
+
+
+def test_ta1s_are_written_right_after_the_isa_ahead_of_the_groups() -> None:
+    ich = build(ta1s=[TA1, [*TA1[:4], "A", "000"]])
+    assert [line.split("*")[0] for line in lines(ich)[:4]] == ["ISA", "TA1", "TA1", "GS"]
+    assert [seg.index for seg in tree_segments(ich)][:4] == [1, 2, 3, 4]
+
+
+def test_groups_with_different_gs02_gs03_share_one_interchange() -> None:
+    numbers = CountingControlNumbers()
+    ich = build_interchange(
+        ("ZZ", "ACME"),
+        ("ZZ", "NORTHWIND"),
+        [
+            GroupSpec("PO", "004010", [ORDER], sender="ACMEEAST", receiver="NWSTORES"),
+            GroupSpec("PO", "004010", [ORDER], sender="ACMEWEST"),
+            ("PO", "004010", [ORDER]),  # a plain tuple: the defaults
+        ],
+        control_numbers=numbers,
+        now=NOW,
+        group_receiver="NWAPP",
+    )
+    assert [g.gs.fields[2:4] for g in ich.groups] == [
+        ["ACMEEAST", "NWSTORES"],
+        ["ACMEWEST", "NWAPP"],
+        ["ACME", "NWAPP"],
+    ]
+    assert ich.control_number == "000000001" and ich.iea is not None and ich.iea.fields == ["IEA", "3", "000000001"]
+    # The provider counts GS06 per GS02 / GS03; within one interchange each GS06 is still unique.
+    assert [g.control_number for g in ich.groups] == ["1", "2", "3"]
+    [read], _ = read_interchanges(write_interchange(ich))
+    assert all_findings([read]) == []
+    assert [g.gs.fields[2:4] for g in read.groups] == [g.gs.fields[2:4] for g in ich.groups]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"groups": [], "ta1s": []}, "at least one functional group or a TA1"),
+        ({"groups": [], "ta1s": [TA1]}, "pass interchange_version"),
+        ({"ta1s": [["TA2", "000000777"]]}, "must be a TA1 segment"),
+        ({"ta1s": [[*TA1, "extra"]]}, "TA101..TA105"),
+        ({"ta1s": [["TA1", "000000777", "240301", "10*15", "A", "000"]]}, "TA103"),
+        ({"groups": [GroupSpec("PO", "004010", [ORDER], receiver="N")]}, "GS03 'N' must be 2 to 15 characters"),
+    ],
+)
+def test_a_malformed_ta1_or_group_spec_is_refused(options: dict[str, Any], message: str) -> None:
+    arguments: dict[str, Any] = {"groups": [("PO", "004010", [ORDER])], "control_numbers": CountingControlNumbers()}
+    arguments.update(options)
+    with pytest.raises(ValueError, match=message):
+        build_interchange(("ZZ", "ACME"), ("ZZ", "NORTHWIND"), **arguments)
 
 
 @pytest.mark.parametrize(

@@ -9,17 +9,14 @@ the reasons with the meaning of every code, taken from the code lists of the sch
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Literal
 
 from edi.x12.acks import AckCodes, ack_codes
-from edi.x12.delimiters import Delimiters
 from edi.x12.reader import Source, X12Reader
 from edi.x12.schema import SchemaSet, default_schemas
-from edi.x12.structures import InterchangeEnd, InterchangeStart, Segment, TransactionSet
+from edi.x12.structures import Interchange, InterchangeEnd, InterchangeStart, Segment, TransactionSet
 
 ResultKind = Literal["TA1", "997", "999"]
 
@@ -177,34 +174,25 @@ class AckResult:
 def read_acknowledgements(
     source: Source, *, schemas: SchemaSet | None = None, name: str | None = None
 ) -> list[AckResult]:
-    """Every TA1, 997 and 999 in ``source``, in file order (an interchange's TA1s first)."""
-    data = _read_all(source)
+    """Every TA1, 997 and 999 in ``source``, in file order (an interchange's TA1s first).
+
+    The file is streamed: only the results of the interchange being read are held until its IEA.
+    """
     meanings = _Meanings(schemas or default_schemas(), ack_codes())
     results: list[AckResult] = []
     pending: list[AckResult] = []
     start: InterchangeStart | None = None
-    for event in X12Reader(data, name=name):
+    for event in X12Reader(source, name=name):
         if isinstance(event, InterchangeStart):
             start, pending = event, []
         elif isinstance(event, TransactionSet) and event.id in ("997", "999") and start is not None:
             pending.append(_FunctionalReader(event, start, meanings).read())
         elif isinstance(event, InterchangeEnd):
             ich = event.interchange
-            if len(ich.isa.fields) == 17:
-                end = ich.end_offset if ich.end_offset is not None else len(data)
-                results.extend(_read_ta1s(data[ich.offset : end], ich.delimiters, event, meanings))
+            results.extend(_ta1_result(ta1, ich, meanings) for ta1 in ich.ta1s)
             results.extend(pending)
             pending, start = [], None
     return results
-
-
-def _read_all(source: Source) -> bytes:
-    if isinstance(source, bytes):
-        return source
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as handle:
-            return handle.read()
-    return source.read()
 
 
 class _Meanings:
@@ -231,32 +219,25 @@ class _Meanings:
         return Code(value)
 
 
-def _read_ta1s(raw: bytes, delimiters: Delimiters, end: InterchangeEnd, meanings: _Meanings) -> Iterator[AckResult]:
-    """TA1 segments sit between the ISA and the first GS (X12.5), where the reader does not look."""
-    ich = end.interchange
-    version = ich.version + "0"
-    for piece in raw.decode("latin-1").split(delimiters.segment):
-        fields = piece.strip(" \t\r\n").split(delimiters.element)
-        if fields[0] != "TA1":
-            continue
-        seg = Segment(fields)
-        code = seg.element(4)
-        problems = [] if code in ("A", "E", "R") else [f"TA104 {code!r} is not an interchange acknowledgment code"]
-        note = seg.element(5)
-        yield AckResult(
-            kind="TA1",
-            sender=ich.sender,
-            receiver=ich.receiver,
-            interchange=ich.control_number,
-            control_number=None,
-            status=STATUS_BY_CODE.get(code) if code in ("A", "E", "R") else None,
-            code=code,
-            reasons=(meanings.code("TA1", "TA105", note, version),) if note else (),
-            interchange_control_number=seg.element(1),
-            interchange_date=seg.element(2) or None,
-            interchange_time=seg.element(3) or None,
-            problems=tuple(problems),
-        )
+def _ta1_result(seg: Segment, ich: Interchange, meanings: _Meanings) -> AckResult:
+    """One TA1 of the interchange ``ich``: what became of our interchange TA101."""
+    code = seg.element(4)
+    problems = [] if code in ("A", "E", "R") else [f"TA104 {code!r} is not an interchange acknowledgment code"]
+    note = seg.element(5)
+    return AckResult(
+        kind="TA1",
+        sender=ich.sender,
+        receiver=ich.receiver,
+        interchange=ich.control_number,
+        control_number=None,
+        status=STATUS_BY_CODE.get(code) if code in ("A", "E", "R") else None,
+        code=code,
+        reasons=(meanings.code("TA1", "TA105", note, ich.version + "0"),) if note else (),
+        interchange_control_number=seg.element(1),
+        interchange_date=seg.element(2) or None,
+        interchange_time=seg.element(3) or None,
+        problems=tuple(problems),
+    )
 
 
 @dataclass(slots=True)

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import yaml
 
 from edi.findings import Finding, Level
-from edi.x12.control_numbers import ControlNumberProvider, CountingControlNumbers
+from edi.x12.control_numbers import ControlNumberProvider
 from edi.x12.delimiters import Delimiters, repetition_allowed
 from edi.x12.reader import Source, X12Reader
 from edi.x12.schema import SchemaSet, default_schemas
@@ -43,11 +43,10 @@ from edi.x12.structures import (
     Interchange,
     InterchangeEnd,
     InterchangeStart,
-    Segment,
     TransactionSet,
 )
 from edi.x12.validate import validated_events
-from edi.x12.writer import CANONICAL_DELIMITERS, ElementValue, build_interchange, write_interchange
+from edi.x12.writer import CANONICAL_DELIMITERS, ElementValue, GroupSpec, build_interchange, write_interchange
 
 AckKind = Literal["997", "999"]
 
@@ -445,7 +444,7 @@ class _InterchangeReply:
 
     def finish(self, provider: ControlNumberProvider, now: datetime) -> tuple[bytes, InterchangeAck]:
         ich = self.ich
-        faults = [f for f in ich.findings if f.level is Level.INTERCHANGE and not _carries_ta1(f)]
+        faults = [f for f in ich.findings if f.level is Level.INTERCHANGE]
         errors = [f for f in faults if f.is_error]
         answered = [] if errors else [g for g in self.groups if g.kind is not None]
         only_acks = not any(g.kind is not None for g in self.groups)
@@ -481,70 +480,33 @@ class _InterchangeReply:
         ich, out = self.ich, self.delimiters
         sender = _party(ich.isa.element(7), ich.isa.element(8), out)
         receiver = _party(ich.isa.element(5), ich.isa.element(6), out)
-        shared = _OneInterchangeNumber(provider)
-        common: dict[str, Any] = {
-            "usage": ich.usage if ich.usage in ("P", "T") else "P",
-            "now": now,
-            "delimiters": out,
-            "interchange_version": self.isa12,
-        }
-        # build_interchange names one application sender and receiver for all its groups, and
-        # each inbound group may name its own: build one tree per group and join them.
-        trees: list[Interchange] = []
-        for reply in groups:
-            gs = reply.group.gs
-            trees.append(
-                build_interchange(
-                    sender, receiver, [(ACK_FUNCTIONAL_ID, reply.version, [reply.segments()])],
-                    control_numbers=shared, group_sender=_application(gs.element(3), sender, out),
-                    group_receiver=_application(gs.element(2), receiver, out), **common,
-                )
-            )  # fmt: skip
-        if not trees:
-            # The builder always writes a group; a TA1 travels alone, so its placeholder group
-            # takes numbers from a counter of its own and is dropped.
-            placeholder = _OneInterchangeNumber(provider, CountingControlNumbers())
-            tree = build_interchange(
-                sender, receiver, [(ACK_FUNCTIONAL_ID, self.fallback_version, [[["ST", "997"]]])],
-                control_numbers=placeholder, **common,
-            )  # fmt: skip
-            tree.groups = []
-            trees.append(tree)
-        reply_ich = trees[0]
-        for other in trees[1:]:
-            for group in other.groups:
-                group.interchange = reply_ich
-                reply_ich.groups.append(group)
-        reply_ich.group_count = len(reply_ich.groups)
-        isa13 = reply_ich.control_number
-        reply_ich.iea = Segment(["IEA", str(reply_ich.group_count), isa13])
-        data = write_interchange(reply_ich, line_break=self.line_break)
+        ta1s: list[list[ElementValue]] = []
         if ta1 is not None:
-            values = ["TA1", *(_safe(v, out) for v in (ich.control_number, ich.isa.element(9), ich.isa.element(10)))]
-            segment = (out.element.join([*values, *ta1]) + out.segment + self.line_break).encode("latin-1")
-            cut = data.index(out.segment.encode("latin-1")) + 1 + len(self.line_break)  # just after the ISA
-            data = data[:cut] + segment + data[cut:]
-        return data, isa13
-
-
-class _OneInterchangeNumber:
-    """A provider for several builds of one interchange: they share the first ISA13 drawn."""
-
-    def __init__(self, provider: ControlNumberProvider, groups: ControlNumberProvider | None = None) -> None:
-        self.provider = provider
-        self.groups = groups or provider
-        self.isa13: int | None = None
-
-    def next_interchange(self, sender: str, receiver: str) -> int:
-        if self.isa13 is None:
-            self.isa13 = self.provider.next_interchange(sender, receiver)
-        return self.isa13
-
-    def next_group(self, sender: str, receiver: str) -> int:
-        return self.groups.next_group(sender, receiver)
-
-    def next_set(self, sender: str, receiver: str) -> int:
-        return self.groups.next_set(sender, receiver)
+            copied = (ich.control_number, ich.isa.element(9), ich.isa.element(10))
+            ta1s.append(["TA1", *(_safe(value, out) for value in copied), *ta1])
+        # Each FA group goes back from the inbound group's receiver to its sender (GS03 / GS02).
+        specs = [
+            GroupSpec(
+                ACK_FUNCTIONAL_ID,
+                reply.version,
+                [reply.segments()],
+                sender=_application(reply.group.gs.element(3), sender, out),
+                receiver=_application(reply.group.gs.element(2), receiver, out),
+            )
+            for reply in groups
+        ]
+        reply_ich = build_interchange(
+            sender,
+            receiver,
+            specs,
+            ta1s=ta1s,
+            control_numbers=provider,
+            usage=ich.usage if ich.usage in ("P", "T") else "P",
+            now=now,
+            delimiters=out,
+            interchange_version=self.isa12,
+        )
+        return write_interchange(reply_ich, line_break=self.line_break), reply_ich.control_number
 
 
 def _reply_version(gs08: str, fallback: str) -> str:
@@ -553,11 +515,6 @@ def _reply_version(gs08: str, fallback: str) -> str:
     if len(version) != 6 or not version.isdigit():
         return fallback
     return version if _IMPLEMENTATION_GUIDE.match(gs08[6:]) else gs08
-
-
-def _carries_ta1(finding: Finding) -> bool:
-    """The reader reports a TA1 between ISA and GS as stray content; X12.5 puts it there."""
-    return finding.code == "024" and finding.segment_id == "TA1"
 
 
 def _reply_delimiters(ich: Interchange, isa12: str) -> Delimiters:

@@ -47,13 +47,18 @@ class Segment:
 
 @dataclass(eq=False)
 class Interchange:
-    """ISA ... IEA. ``groups`` is filled only when the reader keeps the tree."""
+    """ISA ... IEA. ``groups`` is filled only when the reader keeps the tree.
+
+    ``ta1s`` are the interchange acknowledgements between the ISA and the first GS (X12.5); they
+    are always kept, being few and belonging to the envelope rather than to any group.
+    """
 
     isa: Segment
     delimiters: Delimiters
     offset: int
     iea: Segment | None = None
     findings: list[Finding] = field(default_factory=list)
+    ta1s: list[Segment] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     group_count: int = 0
     end_offset: int | None = None

@@ -6,7 +6,9 @@ back byte for byte. Writing with other delimiters rewrites the ISA (ISA11, ISA16
 component and repetition separators inside element values.
 
 ``build_interchange`` makes a new document: it pads the ISA, takes control numbers from a
-``ControlNumberProvider``, counts SE01, GE01 and IEA01, and trims trailing empty elements.
+``ControlNumberProvider``, counts SE01, GE01 and IEA01, and trims trailing empty elements. It
+writes interchange acknowledgements (TA1) too, alone or ahead of the groups, and each group may
+name its own application sender and receiver (GS02 / GS03).
 
 X12 has no release (escape) character, so a value that contains a delimiter cannot be written
 at all; the writer refuses it with a ``WriteError`` naming the segment and element.
@@ -18,6 +20,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import NamedTuple
 
 from edi.x12.control_numbers import (
     ControlNumberProvider,
@@ -48,6 +51,23 @@ NO_INFORMATION = "00"
 ElementValue = str | Sequence[str]
 #: A segment given to the builder: the segment id, then element 1, element 2, ...
 SegmentFields = Sequence[ElementValue]
+#: TA101..TA105: control number, date, time, acknowledgment code, note code.
+TA1_ELEMENTS = 5
+
+
+class GroupSpec(NamedTuple):
+    """One functional group for ``build_interchange``.
+
+    GS01 functional id, GS08 version, the sets, and GS02 / GS03 when this group names its own
+    application sender and receiver. A plain ``(functional_id, version, sets)`` tuple is the same
+    group with the defaults.
+    """
+
+    functional_id: str
+    version: str
+    sets: Sequence[Sequence[SegmentFields]]
+    sender: str | None = None
+    receiver: str | None = None
 
 
 class WriteError(ValueError):
@@ -85,8 +105,9 @@ def write_interchanges(
 
 
 def tree_segments(ich: Interchange) -> Iterator[Segment]:
-    """The segments of a tree in file order: ISA, then each GS, its sets, GE, then IEA."""
+    """The segments of a tree in file order: ISA, its TA1s, then each GS, its sets, GE, then IEA."""
     yield ich.isa
+    yield from ich.ta1s
     for group in ich.groups:
         yield group.gs
         for ts in group.sets:
@@ -120,6 +141,8 @@ class _InterchangeWriter:
     def segments(self) -> Iterator[bytes]:
         ich = self.ich
         yield self._encode(self._isa(ich.isa), ich.isa)
+        for ta1 in ich.ta1s:
+            yield self._segment(ta1)
         for group in ich.groups:
             self.group = group.control_number
             yield self._segment(group.gs)
@@ -273,9 +296,10 @@ def _reference(tag: str, n: int, component: int | None) -> str:
 def build_interchange(
     sender: tuple[str, str],
     receiver: tuple[str, str],
-    groups: Sequence[tuple[str, str, Sequence[Sequence[SegmentFields]]]],
+    groups: Sequence[GroupSpec | tuple[str, str, Sequence[Sequence[SegmentFields]]]],
     *,
     control_numbers: ControlNumberProvider,
+    ta1s: Sequence[SegmentFields] = (),
     usage: str = "P",
     ack_requested: bool = False,
     now: datetime | None = None,
@@ -287,15 +311,21 @@ def build_interchange(
     """Make a new interchange tree ready for ``write_interchange``.
 
     ``sender`` and ``receiver`` are (ISA05 qualifier, ISA06 id) and (ISA07, ISA08). Each group is
-    (GS01 functional id, GS08 version, sets); each set is a list of segments, each segment a list
-    ``[id, element 1, ...]`` whose elements are strings or, for a composite, lists of components.
-    A set starts with ``['ST', set id]`` (ST03 may follow, ST02 is left empty) and has no SE: the
-    builder assigns ST02, GS06 and ISA13 and writes SE, GE and IEA with their counts.
-    GS02/GS03 default to the ISA sender and receiver ids.
+    a ``GroupSpec`` (or a ``(GS01, GS08, sets)`` tuple); each set is a list of segments, each
+    segment a list ``[id, element 1, ...]`` whose elements are strings or, for a composite, lists
+    of components. A set starts with ``['ST', set id]`` (ST03 may follow, ST02 is left empty) and
+    has no SE: the builder assigns ST02, GS06 and ISA13 and writes SE, GE and IEA with their counts.
+    GS02/GS03 are the group's own when it names them, else ``group_sender`` / ``group_receiver``,
+    else the ISA sender and receiver ids.
+
+    ``ta1s`` are interchange acknowledgements, ``['TA1', TA101, .., TA105]``, written right after
+    the ISA (X12.5). An interchange of TA1s alone has no groups; it then needs
+    ``interchange_version``, there being no GS08 to take ISA12 from.
     """
-    if not groups:
-        raise ValueError("an interchange needs at least one functional group")
-    version = interchange_version or _interchange_version(groups)
+    specs = [GroupSpec(*group) for group in groups]
+    if not specs and not ta1s:
+        raise ValueError("an interchange needs at least one functional group or a TA1")
+    version = interchange_version or _interchange_version(specs)
     if len(version) != 5 or not version.isdigit():
         raise ValueError(f"ISA12 {version!r} is not a five-digit interchange control version")
     if usage not in USAGE_CODES:
@@ -325,22 +355,26 @@ def build_interchange(
     for n, value in enumerate(isa_values, start=1):
         if n not in (11, 13, 16):
             _refuse(value, delims, "ISA", n)
-    app_sender = group_sender if group_sender is not None else sender[1].strip()
-    app_receiver = group_receiver if group_receiver is not None else receiver[1].strip()
-    for name, value in (("GS02", app_sender), ("GS03", app_receiver)):
-        if not 2 <= len(value) <= 15:
-            raise ValueError(f"{name} {value!r} must be 2 to 15 characters")
+    prepared_ta1s = [_prepare_ta1(fields, delims) for fields in ta1s]
+    default_sender = group_sender if group_sender is not None else sender[1].strip()
+    default_receiver = group_receiver if group_receiver is not None else receiver[1].strip()
     prepared: list[tuple[list[str], list[list[list[str]]]]] = []
-    for functional_id, gs08, sets in groups:
+    for spec in specs:
+        functional_id = spec.functional_id
         if len(functional_id) != 2:
             raise ValueError(f"GS01 {functional_id!r} must be a two-character functional identifier code")
-        if not sets:
+        if not spec.sets:
             raise ValueError(f"functional group {functional_id} needs at least one transaction set")
+        app_sender = spec.sender if spec.sender is not None else default_sender
+        app_receiver = spec.receiver if spec.receiver is not None else default_receiver
+        for name, value in (("GS02", app_sender), ("GS03", app_receiver)):
+            if not 2 <= len(value) <= 15:
+                raise ValueError(f"{name} {value!r} must be 2 to 15 characters")
         gs = ["GS", functional_id, app_sender, app_receiver, moment.strftime("%Y%m%d"), moment.strftime("%H%M"), ""]
-        gs += [RESPONSIBLE_AGENCY, gs08]
+        gs += [RESPONSIBLE_AGENCY, spec.version]
         for n, value in enumerate(gs[1:], start=1):
             _refuse(value, delims, "GS", n)
-        prepared.append((gs, [_prepare_set(ts, delims) for ts in sets]))
+        prepared.append((gs, [_prepare_set(ts, delims) for ts in spec.sets]))
 
     isa13 = format_interchange_number(
         control_numbers.next_interchange(interchange_party(*sender), interchange_party(*receiver))
@@ -349,8 +383,18 @@ def build_interchange(
     isa = Segment(["ISA", *isa_values], index=1)
     ich = Interchange(isa=isa, delimiters=delims, offset=0)
     index = 1
+    for ta1_fields in prepared_ta1s:
+        index += 1
+        ich.ta1s.append(Segment(ta1_fields, index=index))
+    used: set[str] = set()
     for gs_fields, sets_fields in prepared:
+        app_sender, app_receiver = gs_fields[2], gs_fields[3]
         gs06 = format_group_number(control_numbers.next_group(app_sender, app_receiver))
+        while gs06 in used:
+            # GS06 must be unique within the interchange (AK905 19), and the provider counts per
+            # GS02 / GS03, so groups between other applications may be handed the same number.
+            gs06 = format_group_number(control_numbers.next_group(app_sender, app_receiver))
+        used.add(gs06)
         gs_fields[6] = gs06
         index += 1
         group = Group(interchange=ich, gs=Segment(gs_fields, index=index))
@@ -372,9 +416,11 @@ def build_interchange(
     return ich
 
 
-def _interchange_version(groups: Sequence[tuple[str, str, object]]) -> str:
+def _interchange_version(groups: Sequence[GroupSpec]) -> str:
     """ISA12 from GS08: the first five digits (004010 -> 00401, 005010X222A1 -> 00501)."""
-    versions = sorted({gs08[:5] for _, gs08, _ in groups})
+    versions = sorted({group.version[:5] for group in groups})
+    if not versions:
+        raise ValueError("an interchange without groups has no GS08 to take ISA12 from; pass interchange_version")
     if len(versions) != 1:
         raise ValueError(f"the groups have versions {versions}; say which ISA12 to use with interchange_version")
     return versions[0]
@@ -388,6 +434,15 @@ def _party(qualifier_ref: str, id_ref: str, party: tuple[str, str]) -> tuple[str
     if not 1 <= len(identifier) <= 15:
         raise ValueError(f"{id_ref} {identifier!r} must be 1 to 15 characters (it is space-padded to 15)")
     return qualifier, identifier.ljust(15)
+
+
+def _prepare_ta1(fields: SegmentFields, delims: Delimiters) -> list[str]:
+    """Check and flatten one TA1: the segment id, then TA101..TA105 at most."""
+    if not fields or fields[0] != "TA1":
+        raise ValueError(f"an interchange acknowledgement must be a TA1 segment, e.g. ['TA1', ...], not {fields!r}")
+    if len(fields) - 1 > TA1_ELEMENTS:
+        raise ValueError(f"a TA1 has {TA1_ELEMENTS} elements (TA101..TA105); {len(fields) - 1} were given")
+    return _flatten(fields, delims)
 
 
 def _prepare_set(segments: Sequence[SegmentFields], delims: Delimiters) -> list[list[str]]:
