@@ -296,22 +296,10 @@ class X12Reader:
                 )
         else:
             ich.end_offset = iea.offset
-            if iea.element(1) != str(ich.group_count):
-                ich.findings.append(
-                    self._finding(
-                        Level.INTERCHANGE, "021",
-                        f"IEA01 says {iea.element(1)!r} groups; the interchange holds {ich.group_count}",
-                        iea, element=1,
-                    )
-                )  # fmt: skip
-            if iea.element(2) != ich.control_number:
-                ich.findings.append(
-                    self._finding(
-                        Level.INTERCHANGE, "001",
-                        f"IEA02 {iea.element(2)!r} does not match ISA13 {ich.control_number!r}",
-                        iea, element=2,
-                    )
-                )  # fmt: skip
+            self._check_trailer(
+                iea, ich.findings, Level.INTERCHANGE, ("021", "001"),
+                count=ich.group_count, counted="groups", header="ISA13", control=ich.control_number,
+            )  # fmt: skip
         self._ich = None
         yield InterchangeEnd(ich)
 
@@ -378,22 +366,10 @@ class X12Reader:
         if ge is None:
             grp.findings.append(self._finding(Level.GROUP, "3", "the group has no GE trailer", grp.gs))
         else:
-            if ge.element(1) != str(grp.set_count):
-                grp.findings.append(
-                    self._finding(
-                        Level.GROUP, "5",
-                        f"GE01 says {ge.element(1)!r} transaction sets; the group holds {grp.set_count}",
-                        ge, element=1,
-                    )
-                )  # fmt: skip
-            if ge.element(2) != grp.control_number:
-                grp.findings.append(
-                    self._finding(
-                        Level.GROUP, "4",
-                        f"GE02 {ge.element(2)!r} does not match GS06 {grp.control_number!r}",
-                        ge, element=2,
-                    )
-                )  # fmt: skip
+            self._check_trailer(
+                ge, grp.findings, Level.GROUP, ("5", "4"),
+                count=grp.set_count, counted="transaction sets", header="GS06", control=grp.control_number,
+            )  # fmt: skip
         self._grp = None
         yield GroupEnd(grp)
 
@@ -434,25 +410,35 @@ class X12Reader:
         else:
             se.position = len(ts.segments) + 1
             ts.segments.append(se)
-            if se.element(1) != str(ts.segment_count):
-                ts.findings.append(
-                    self._finding(
-                        Level.SET, "4",
-                        f"SE01 says {se.element(1)!r} segments; the set holds {ts.segment_count} from ST to SE",
-                        se, element=1,
-                    )
-                )  # fmt: skip
-            if se.element(2) != ts.control_number:
-                ts.findings.append(
-                    self._finding(
-                        Level.SET, "3", f"SE02 {se.element(2)!r} does not match ST02 {ts.control_number!r}",
-                        se, element=2,
-                    )
-                )  # fmt: skip
+            self._check_trailer(
+                se, ts.findings, Level.SET, ("4", "3"),
+                count=ts.segment_count, counted="segments from ST to SE", header="ST02", control=ts.control_number,
+            )  # fmt: skip
         self._ts = None
         if self.keep_tree and ts.group is not None:
             ts.group.sets.append(ts)
         yield ts
+
+    def _check_trailer(
+        self,
+        trailer: Segment,
+        findings: list[Finding],
+        level: Level,
+        codes: tuple[str, str],
+        *,
+        count: int,
+        counted: str,
+        header: str,
+        control: str,
+    ) -> None:
+        """Every trailer (SE, GE, IEA) counts what it closes in element 1 and repeats the header's control number in 2."""
+        tag = trailer.tag
+        if trailer.element(1) != str(count):
+            message = f"{tag}01 says {trailer.element(1)!r} {counted}, the reader counted {count}"
+            findings.append(self._finding(level, codes[0], message, trailer, element=1))
+        if trailer.element(2) != control:
+            message = f"{tag}02 {trailer.element(2)!r} does not match {header} {control!r}"
+            findings.append(self._finding(level, codes[1], message, trailer, element=2))
 
     # -- faults -----------------------------------------------------------------------------
     def _finding(
