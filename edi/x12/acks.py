@@ -34,6 +34,7 @@ import yaml
 from edi.findings import Finding, Level
 from edi.x12.control_numbers import ControlNumberProvider
 from edi.x12.delimiters import Delimiters, repetition_allowed
+from edi.x12.elements import CONTROL_CHARACTERS
 from edi.x12.reader import Source, X12Reader
 from edi.x12.schema import SchemaSet, default_schemas
 from edi.x12.structures import (
@@ -69,7 +70,6 @@ MAX_CONTEXT = 35
 DEFAULT_VERSION = "004010"
 #: GS08 suffix that names an implementation guide (005010X222A1) rather than an industry (VICS).
 _IMPLEMENTATION_GUIDE = re.compile(r"X[0-9]{3}")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]{1,4}\Z")
 
 Segments = list[list[ElementValue]]
@@ -351,7 +351,7 @@ class _GroupReply:
                 where.append(str(finding.repeat))
             ref = finding.element_ref if finding.element_ref and _DIGITS.match(finding.element_ref) else ""
             bad = finding.value or ""
-            if _CONTROL_CHARS.search(bad) is not None:
+            if CONTROL_CHARACTERS.search(bad) is not None:
                 bad = ""
             yield [where, ref, code, self.safe(bad[:MAX_BAD_DATA])]
 
@@ -362,7 +362,7 @@ class _GroupReply:
         tag, element = source
         segment = next((s for s in ts.segments if s.tag == tag), None)
         value = self.safe(segment.element(element)) if segment is not None else ""
-        if not value or _CONTROL_CHARS.search(value) is not None:
+        if not value or CONTROL_CHARACTERS.search(value) is not None:
             return None
         return [f"{tag}{element:02d}", value[:MAX_CONTEXT]]
 
@@ -425,7 +425,7 @@ class _InterchangeReply:
         # A group in a version we hold no schemas for is answered in one we do: the interchange's.
         self.fallback_version = isa12 + "0" if schemas.knows_version(isa12 + "0") else DEFAULT_VERSION
         self.delimiters = _reply_delimiters(ich, self.isa12)
-        self.line_break = "" if set("\r\n") & _roles(self.delimiters) else "\n"
+        self.line_break = "" if self.delimiters.by_character().keys() & set("\r\n") else "\n"
 
     def open_group(self, group: Group) -> _GroupReply:
         gs08 = group.version
@@ -528,19 +528,12 @@ def _reply_delimiters(ich: Interchange, isa12: str) -> Delimiters:
     return delimiters
 
 
-def _roles(delimiters: Delimiters) -> set[str]:
-    roles = {delimiters.element, delimiters.component, delimiters.segment}
-    if delimiters.repetition is not None:
-        roles.add(delimiters.repetition)
-    return roles
-
-
 def _party(qualifier: str, identifier: str, delimiters: Delimiters) -> tuple[str, str]:
     """An address to reply to, even when the inbound ISA's was malformed (and so reported)."""
     qualifier = qualifier.strip()
-    identifier = "".join(c for c in identifier.strip() if c not in _roles(delimiters))[:15]
+    identifier = "".join(c for c in identifier.strip() if c not in delimiters.by_character())[:15]
     return (
-        qualifier if len(qualifier) == 2 and not _roles(delimiters) & set(qualifier) else "ZZ",
+        qualifier if len(qualifier) == 2 and not delimiters.by_character().keys() & set(qualifier) else "ZZ",
         identifier or "UNKNOWN",
     )
 
@@ -553,4 +546,4 @@ def _application(code: str, party: tuple[str, str], delimiters: Delimiters) -> s
 
 def _safe(value: str, delimiters: Delimiters) -> str:
     """A copied value, or '' when it holds a delimiter X12 could not write (there is no escape)."""
-    return "" if _roles(delimiters) & set(value) else value
+    return "" if delimiters.by_character().keys() & set(value) else value

@@ -24,11 +24,20 @@ class Delimiters:
     segment: str = "~"
     repetition: str | None = None  # None: the version has no repetition separator (00401 'U')
 
-    def collisions(self) -> list[tuple[str, str]]:
-        """Pairs of roles that share a character, or a role given a letter or digit."""
+    def named(self) -> list[tuple[str, str]]:
+        """(role, character) of every delimiter in use."""
         roles = [("element", self.element), ("component", self.component), ("segment", self.segment)]
         if self.repetition is not None:
             roles.append(("repetition", self.repetition))
+        return roles
+
+    def by_character(self) -> dict[str, str]:
+        """Each delimiter character and the role it plays."""
+        return {char: role for role, char in self.named()}
+
+    def collisions(self) -> list[tuple[str, str]]:
+        """Pairs of roles that share a character, or a role given a letter or digit."""
+        roles = self.named()
         problems: list[tuple[str, str]] = []
         for i, (name, char) in enumerate(roles):
             if len(char) != 1 or char.isalnum() or char == " ":

@@ -12,7 +12,7 @@ from edi.x12.schema import CompositeDef, ElementDef, ElementUse, SegmentDef, Syn
 
 _INTEGER = re.compile(r"-?([0-9]+)\Z")
 _DECIMAL = re.compile(r"-?([0-9]*)\.?([0-9]*)(?:E-?[0-9]+)?\Z")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _TIME = re.compile(r"([01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9](?:[0-9]{1,2})?)?\Z")
 
 
@@ -53,7 +53,7 @@ def check_value(value: str, edef: ElementDef, label: str, delimiters: Delimiters
     """The (AK403 code, sentence) for a non-empty simple value that breaks its definition."""
     kind = edef.type
     shown = value if len(value) <= 40 else value[:37] + "..."
-    if _CONTROL_CHARS.search(value) is not None:
+    if CONTROL_CHARACTERS.search(value) is not None:
         return "6", f"{label} '{shown!r}' holds a control character"
     if delimiters.component in value:
         return "13", f"{label} '{shown}' holds the component separator {delimiters.component!r}"

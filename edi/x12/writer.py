@@ -127,10 +127,10 @@ class _InterchangeWriter:
         _check_delimiters(self.target)
         if line_break not in LINE_BREAKS:
             raise ValueError(f"line_break must be one of {LINE_BREAKS!r}, not {line_break!r}")
-        clash = [char for char in line_break if char in _roles(self.target)]
+        clash = [char for char in line_break if char in self.target.by_character()]
         if clash:
             raise ValueError(
-                f"line_break {line_break!r} contains the {_roles(self.target)[clash[0]]} separator; "
+                f"line_break {line_break!r} contains the {self.target.by_character()[clash[0]]} separator; "
                 "write with line_break='' instead"
             )
         self.ending = self.target.segment + line_break
@@ -210,7 +210,7 @@ class _InterchangeWriter:
     def _refuse_delimiters(
         self, value: str, seg: Segment, n: int, component: int | None = None, *, structural: bool = True
     ) -> None:
-        roles = _roles(self.target)
+        roles = self.target.by_character()
         if not structural:
             roles = {char: role for char, role in roles.items() if role in ("element", "segment")}
         for char, role in roles.items():
@@ -269,17 +269,9 @@ def _check_delimiters(delimiters: Delimiters) -> None:
     problems = delimiters.collisions()
     if problems:
         raise ValueError("unusable delimiters: " + "; ".join(problem for _, problem in problems))
-    for char, role in _roles(delimiters).items():
+    for char, role in delimiters.by_character().items():
         if ord(char) > 0xFF:
             raise ValueError(f"the {role} separator {char!r} is outside Latin-1")
-
-
-def _roles(delimiters: Delimiters) -> dict[str, str]:
-    """Each delimiter character and the role it plays."""
-    roles = {delimiters.element: "element", delimiters.segment: "segment", delimiters.component: "component"}
-    if delimiters.repetition is not None:
-        roles[delimiters.repetition] = "repetition"
-    return roles
 
 
 def _reference(tag: str, n: int, component: int | None) -> str:
@@ -494,7 +486,7 @@ def _flatten(fields: SegmentFields, delims: Delimiters) -> list[str]:
 def _refuse(value: str, delims: Delimiters, tag: str, n: int, component: int | None = None) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{_reference(tag, n, component)} must be a str, not {type(value).__name__}")
-    for char, role in _roles(delims).items():
+    for char, role in delims.by_character().items():
         if char in value:
             raise WriteError(
                 f"{_reference(tag, n, component)} {value!r} contains the {role} separator {char!r}; "
