@@ -1,0 +1,83 @@
+"""The canonical model: orders, changes, acknowledgements and ship notices in business words.
+
+Pure: imports no I/O library and nothing from edi/, mappings/, transport/ or portal/.
+"""
+
+from engine.model.common import (
+    Actor,
+    ActorKind,
+    Address,
+    Charge,
+    Contact,
+    Note,
+    Party,
+    PartyRole,
+    Reference,
+    Routing,
+    utc_now,
+)
+from engine.model.documents import (
+    Acknowledgement,
+    AckPurpose,
+    AckType,
+    ChangeKind,
+    ChangePurpose,
+    LineAck,
+    LineAckStatus,
+    LineChangeRequest,
+    OrderChange,
+    Pack,
+    ShipNotice,
+    ShippedItem,
+    ShippedOrder,
+)
+from engine.model.order import (
+    EventKind,
+    LineEffect,
+    LineStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderPurpose,
+    OrderStatus,
+    PendingChange,
+)
+from engine.model.reasons import CANCEL_REASON_LABELS, CancelReason
+
+__all__ = [
+    "CANCEL_REASON_LABELS",
+    "AckPurpose",
+    "AckType",
+    "Acknowledgement",
+    "Actor",
+    "ActorKind",
+    "Address",
+    "CancelReason",
+    "ChangeKind",
+    "ChangePurpose",
+    "Charge",
+    "Contact",
+    "EventKind",
+    "LineAck",
+    "LineAckStatus",
+    "LineChangeRequest",
+    "LineEffect",
+    "LineStatus",
+    "Note",
+    "Order",
+    "OrderChange",
+    "OrderEvent",
+    "OrderLine",
+    "OrderPurpose",
+    "OrderStatus",
+    "Pack",
+    "Party",
+    "PartyRole",
+    "PendingChange",
+    "Reference",
+    "Routing",
+    "ShipNotice",
+    "ShippedItem",
+    "ShippedOrder",
+    "utc_now",
+]
