@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.model.partner import PartnerTerms
 from engine.model.reasons import CancelReason
 
 
@@ -138,3 +139,15 @@ class PartnerProfile(Strict):
 
     def reason(self, reason: CancelReason) -> ReasonCode:
         return self.capabilities.reasons.get(reason, ReasonCode())
+
+    @property
+    def terms(self) -> PartnerTerms:
+        """The business facts the rules need, and nothing else."""
+        return PartnerTerms(
+            accepts_backorders=self.capabilities.accepts_backorders,
+            accepts_partial_line_cancel=self.capabilities.accepts_partial_line_cancel,
+            requires_reason_on_every_cancelled_line=self.capabilities.requires_reason_on_every_cancelled_line,
+            send_order_ack_on_receipt=self.acknowledgements.send_order_ack == "on_receipt",
+            reject_duplicate_po=self.acknowledgements.reject_duplicate_po,
+            test_mode=self.usage == "T",
+        )

@@ -42,6 +42,7 @@ from engine.model.order import (
     OrderStatus,
     PendingChange,
 )
+from engine.model.partner import PartnerTerms
 from engine.model.reasons import CANCEL_REASON_LABELS, CancelReason
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "OrderPurpose",
     "OrderStatus",
     "Pack",
+    "PartnerTerms",
     "Party",
     "PartyRole",
     "PendingChange",
