@@ -1,0 +1,97 @@
+"""The workspace configuration (``edi-engine.toml``): where the database, partners, outbox and
+archive are, and who we are on the wire. Every path is relative to the workspace folder."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CONFIG_NAME = "edi-engine.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing or wrong; the message names the file."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OurIdentity(Strict):
+    """Our own ISA and GS identity, the other end of every partner's envelope."""
+
+    isa_qualifier: str = Field(default="ZZ", min_length=2, max_length=2)
+    isa_id: str = Field(default="ACMESUPPLY", min_length=1, max_length=15)
+    gs_code: str = Field(default="ACMESUPPLY", min_length=2, max_length=15)
+
+
+class Settings(Strict):
+    database: str = "sqlite:///var/engine.db"
+    partners: str = "partners"
+    outbox: str = "var/outbox"
+    archive: str = "var/archive"
+    us: OurIdentity = OurIdentity()
+
+
+class Workspace:
+    """A loaded configuration with its paths resolved against the workspace folder."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root.resolve()
+        self.settings = settings
+
+    @property
+    def database_url(self) -> str:
+        url = self.settings.database
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            return prefix + str(self.root / url[len(prefix) :])
+        return url
+
+    def path(self, relative: str) -> Path:
+        return (self.root / relative).resolve()
+
+    @property
+    def partners_dir(self) -> Path:
+        return self.path(self.settings.partners)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.path(self.settings.outbox)
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.path(self.settings.archive)
+
+
+def load_workspace(root: Path) -> Workspace:
+    """Read ``edi-engine.toml`` in ``root`` (or its parents)."""
+    folder = root.resolve()
+    for candidate in (folder, *folder.parents):
+        path = candidate / CONFIG_NAME
+        if path.exists():
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+                return Workspace(candidate, Settings.model_validate(data))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+            except ValidationError as exc:
+                problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+                raise ConfigError(f"{path}: {problems}") from exc
+    raise ConfigError(f"no {CONFIG_NAME} in {folder} or above it; create one with `edi-engine init`")
+
+
+DEFAULT_CONFIG = """\
+# edi-engine workspace. Paths are relative to this folder.
+database = "sqlite:///var/engine.db"   # or postgresql+psycopg://user@host/dbname
+partners = "partners"                  # one folder per trading partner: profile.yaml, samples/
+outbox = "var/outbox"                  # documents we send, written through a temporary name
+archive = "var/archive"                # every inbound file, byte for byte, before anything else
+
+[us]                                   # our own identity on the wire
+isa_qualifier = "ZZ"
+isa_id = "ACMESUPPLY"
+gs_code = "ACMESUPPLY"
+"""
