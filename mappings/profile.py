@@ -1,19 +1,51 @@
 """A trading partner's profile: who they are, what they exchange and how, and what they accept.
 
-Integration engineers write profiles as YAML files (``partners/<id>/profile.yaml``); loading
-validates them (``mappings.profiles.load_profile``). Everything partner-specific lives here or in
-the partner's own hook module beside it, never in engine code.
+Integration engineers write profiles as YAML (or TOML) files, ``partners/<id>/profile.yaml``,
+holding only what differs from the defaults; ``mappings.profiles`` loads and layers them and
+says where each mistake is. Everything partner-specific lives here or in the partner's own hook
+module beside the profile, never in engine code.
+
+Code values are checked against the X12 dictionary in ``edi/x12/data`` (ACK01 is element 668,
+ACK04 element 374), never against a list copied here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from edi.x12.delimiters import Delimiters as X12Delimiters
+from edi.x12.schema import default_schemas
+from engine.model.common import ITEM_ID_KINDS
 from engine.model.partner import PartnerTerms
 from engine.model.reasons import CancelReason
+
+#: The dictionary version whose code lists profiles are checked against (the same in 005010).
+CODE_LIST_VERSION = "004010"
+LINE_STATUS_ELEMENT = "668"  # ACK01 Line Item Status Code
+DATE_QUALIFIER_ELEMENT = "374"  # ACK04 Date/Time Qualifier
+
+
+@cache
+def element_codes(element: str) -> Mapping[str, str]:
+    """The code list of an X12 element, from the schema data."""
+    codes = default_schemas().dictionaries[CODE_LIST_VERSION].elements[element].codes
+    if codes is None:  # pragma: no cover - the dictionary fixes both lists we ask for
+        raise LookupError(f"element {element} has no code list in the {CODE_LIST_VERSION} dictionary")
+    return codes
+
+
+def cancelled_line_statuses() -> dict[str, str]:
+    """The ACK01 codes that say a line will not be shipped: the dictionary's rejected and deleted ones."""
+    return {
+        code: meaning
+        for code, meaning in element_codes(LINE_STATUS_ELEMENT).items()
+        if "Rejected" in meaning or "Deleted" in meaning
+    }
 
 
 class Strict(BaseModel):
@@ -34,15 +66,45 @@ class Document(StrEnum):
     FUNCTIONAL_ACK = "functional_ack"  # 997 / 999 / CONTRL
 
 
+#: What each kind of partner sends us; we send them the rest. Functional acks go both ways.
+SENT_BY: dict[Role, frozenset[Document]] = {
+    Role.RETAILER: frozenset({Document.ORDER, Document.ORDER_CHANGE, Document.FUNCTIONAL_ACK}),
+    Role.SUPPLIER: frozenset({Document.ORDER_ACK, Document.CHANGE_ACK, Document.SHIP_NOTICE, Document.FUNCTIONAL_ACK}),
+}
+
+
+def _no_padding(value: str) -> str:
+    if value != value.strip():
+        raise ValueError(f"{value!r} has leading or trailing spaces; the ISA pads identifiers itself")
+    return value
+
+
 class X12Identity(Strict):
-    isa_qualifier: str = Field(min_length=2, max_length=2)
-    isa_id: str = Field(min_length=1, max_length=15)
-    gs_code: str = Field(min_length=2, max_length=15)
+    isa_qualifier: str = Field(min_length=2, max_length=2)  # ISA05 / ISA07
+    isa_id: str = Field(min_length=1, max_length=15)  # ISA06 / ISA08, without the padding
+    gs_code: str = Field(min_length=2, max_length=15)  # GS02 / GS03
+
+    _unpadded = field_validator("isa_qualifier", "isa_id", "gs_code")(_no_padding)
+
+    @property
+    def interchange(self) -> tuple[str, str]:
+        """(qualifier, id), as ``edi.x12.writer.build_interchange`` takes a party."""
+        return self.isa_qualifier, self.isa_id
 
 
 class DocumentSetting(Strict):
     standard: Literal["x12", "edifact"] = "x12"
-    version: str = "004010"  # GS08 for X12; e.g. D96A for EDIFACT
+    version: str = Field(default="004010", min_length=1)  # GS08 for X12; e.g. D96A for EDIFACT
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("standard", "x12") == "x12":
+            schemas = default_schemas()
+            if not schemas.knows_version(value):
+                known = ", ".join(sorted(schemas.dictionaries))
+                raise ValueError(f"X12 version {value!r} has no schemas here (known: {known})")
+        return value
 
 
 class Delimiters(Strict):
@@ -54,21 +116,54 @@ class Delimiters(Strict):
     segment: str = "~"
     line_break: Literal["", "\n", "\r\n"] = "\n"
 
+    @model_validator(mode="after")
+    def _usable(self) -> Delimiters:
+        x12 = X12Delimiters(
+            element=self.element, component=self.component, segment=self.segment, repetition=self.repetition
+        )
+        problems = [problem for _, problem in x12.collisions()]
+        problems += [
+            f"the line break contains the {role} separator"
+            for char, role in x12.by_character().items()
+            if char in self.line_break
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
 
 class Deadlines(Strict):
     """Three separate clocks, in hours (business hours are the pipeline's business)."""
 
-    functional_ack_expected_hours: int = 24  # the 997 we expect for what we send
-    order_ack_due_hours: int = 24  # the 855 we owe for their 850
-    cancel_ack_due_hours: int = 24  # the acknowledgement we owe for their cancels
+    functional_ack_expected_hours: int = Field(default=24, ge=1)  # the 997 we expect for what we send
+    order_ack_due_hours: int = Field(default=24, ge=1)  # the 855 we owe for their 850
+    cancel_ack_due_hours: int = Field(default=24, ge=1)  # the acknowledgement we owe for their cancels
 
 
 class ReasonCode(Strict):
     """How one of our cancel reasons is said to this partner."""
 
     ack_status: str = "IR"  # ACK01 (IR rejected, ID deleted, R2 invalid item, ...)
-    code: str | None = None  # the partner's own reason code (REF / NTE)
-    text: str | None = None
+    code: str | None = Field(default=None, min_length=1)  # the partner's own reason code (REF / NTE)
+    text: str | None = Field(default=None, min_length=1)
+
+    @field_validator("ack_status")
+    @classmethod
+    def _cancel_status(cls, value: str) -> str:
+        statuses = element_codes(LINE_STATUS_ELEMENT)
+        if value not in statuses:
+            raise ValueError(
+                f"{value!r} is not an ACK01 Line Item Status Code (element 668); the codes are {', '.join(statuses)}"
+            )
+        # A cancelled line is acknowledged as rejected or deleted; "IA Item Accepted" would tell
+        # the partner we ship it.
+        cancelled = cancelled_line_statuses()
+        if value not in cancelled:
+            raise ValueError(
+                f"ACK01 {value!r} means {statuses[value]!r}, but a cancelled line needs a rejected or "
+                f"deleted status: {', '.join(cancelled)}"
+            )
+        return value
 
 
 class Capabilities(Strict):
@@ -79,7 +174,9 @@ class Capabilities(Strict):
     supplier_cancel_document: Literal["855", "865"] = "855"  # how our cancel reaches them
     retailer_cancel_ack_document: Literal["865", "855"] = "865"  # how we acknowledge their cancel
     change_after_first_ack: Literal["855-05", "855-19", "865"] = "855-05"  # purpose code or an 865
-    reasons: dict[CancelReason, ReasonCode] = {}  # the crosswalk from our reasons to theirs
+    # The crosswalk from our reasons to theirs (checked even when left out: a partner that needs
+    # a reason on every line needs all of them).
+    reasons: dict[CancelReason, ReasonCode] = Field(default={}, validate_default=True)
     item_id_qualifiers: dict[str, str] = {  # their qualifier -> our item id kind
         "BP": "buyer_part",
         "VP": "vendor_part",
@@ -91,7 +188,61 @@ class Capabilities(Strict):
         "IB": "isbn",
         "MG": "manufacturer_part",
     }
-    item_ids_expected: list[str] = ["buyer_part", "vendor_part", "upc"]  # what we send back, in order
+    # What we send back, in order; checked against item_id_qualifiers even when left out.
+    item_ids_expected: list[str] = Field(default=["buyer_part", "vendor_part", "upc"], validate_default=True)
+
+    @field_validator("backorder_date_qualifier")
+    @classmethod
+    def _date_qualifier(cls, value: str) -> str:
+        qualifiers = element_codes(DATE_QUALIFIER_ELEMENT)
+        if value not in qualifiers:
+            raise ValueError(f"{value!r} is not an ACK04 Date/Time Qualifier (element 374), e.g. 068 or 079")
+        return value
+
+    @field_validator("reasons")
+    @classmethod
+    def _every_reason_when_required(
+        cls, value: dict[CancelReason, ReasonCode], info: ValidationInfo
+    ) -> dict[CancelReason, ReasonCode]:
+        if info.data.get("requires_reason_on_every_cancelled_line"):
+            missing = [reason.value for reason in CancelReason if reason not in value or value[reason].code is None]
+            if missing:
+                raise ValueError(
+                    "this partner requires a reason on every cancelled line, so every one of our reasons "
+                    f"needs its code; missing: {', '.join(missing)}"
+                )
+        return value
+
+    @field_validator("item_id_qualifiers")
+    @classmethod
+    def _item_kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = [
+            f"{qualifier}: {kind!r} is not an item id kind"
+            for qualifier, kind in value.items()
+            if kind not in ITEM_ID_KINDS
+        ]
+        problems += [
+            f"{qualifier!r} is not a two-character qualifier (element 235)"
+            for qualifier in value
+            if len(qualifier) != 2 or not qualifier.isalnum() or qualifier != qualifier.upper()
+        ]
+        if problems:
+            raise ValueError("; ".join(problems) + f" (kinds: {', '.join(ITEM_ID_KINDS)})")
+        return value
+
+    @field_validator("item_ids_expected")
+    @classmethod
+    def _sayable(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        qualifiers = info.data.get("item_id_qualifiers")
+        if qualifiers is None:
+            return value  # item_id_qualifiers has its own error
+        kinds = set(qualifiers.values())
+        unsayable = [kind for kind in value if kind not in kinds]
+        if unsayable:
+            raise ValueError(
+                f"{', '.join(map(repr, unsayable))} cannot be sent: item_id_qualifiers has no qualifier for it"
+            )
+        return value
 
 
 class AckPolicy(Strict):
@@ -104,7 +255,7 @@ class DuplicatePolicy(Strict):
     """What to do with an interchange control number seen before (some partners reuse ISA13)."""
 
     action: Literal["flag", "reject", "accept"] = "flag"
-    window_days: int = 90
+    window_days: int = Field(default=90, ge=1)
 
 
 class Mailbox(Strict):
@@ -117,7 +268,7 @@ class Mailbox(Strict):
 
 class PartnerProfile(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: str
+    name: str = Field(min_length=1)
     role: Role = Role.RETAILER
     x12: X12Identity | None = None
     documents: dict[Document, DocumentSetting] = {}
@@ -128,7 +279,23 @@ class PartnerProfile(Strict):
     duplicates: DuplicatePolicy = DuplicatePolicy()
     usage: Literal["T", "P"] = "P"  # ISA15 of what we send; T keeps the partner in test mode
     mailbox: Mailbox = Mailbox()
-    hooks: str | None = None  # a module beside the profile, for what data cannot say
+    # A Python file beside the profile, for what data cannot say (mappings.profiles.PartnerHooks).
+    hooks: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
+
+    @field_validator("documents")
+    @classmethod
+    def _x12_needs_identity(
+        cls, value: dict[Document, DocumentSetting], info: ValidationInfo
+    ) -> dict[Document, DocumentSetting]:
+        # x12 is validated first; when it failed it is absent here and has its own error.
+        if "x12" in info.data and info.data["x12"] is None:
+            x12 = [document.value for document, setting in value.items() if setting.standard == "x12"]
+            if x12:
+                raise ValueError(
+                    f"{', '.join(x12)} {'is' if len(x12) == 1 else 'are'} exchanged by X12, so the profile "
+                    "needs an x12 identity (isa_qualifier, isa_id, gs_code)"
+                )
+        return value
 
     def exchanges(self, document: Document) -> bool:
         return document in self.documents
@@ -137,8 +304,30 @@ class PartnerProfile(Strict):
         setting = self.documents.get(document)
         return setting.version if setting else "004010"
 
+    def sends(self, document: Document) -> bool:
+        """Whether this partner sends us the document (rather than receiving it from us)."""
+        return document in SENT_BY[self.role]
+
+    def functional_ack_for(self, gs08: str) -> Literal["997", "999"]:
+        """The functional acknowledgement owed for one of their groups of version GS08."""
+        if default_schemas().version_of(gs08) >= "005010":
+            return self.acknowledgements.functional_ack_for_005010
+        return "997"
+
     def reason(self, reason: CancelReason) -> ReasonCode:
+        """How our reason is said to this partner (ACK01 IR and no code when the profile is silent)."""
         return self.capabilities.reasons.get(reason, ReasonCode())
+
+    def crosswalk(self) -> dict[CancelReason, ReasonCode]:
+        """Every one of our reasons with the partner's status, code and text."""
+        return {reason: self.reason(reason) for reason in CancelReason}
+
+    def reason_for_code(self, code: str) -> CancelReason | None:
+        """Our reason for one of the partner's codes (when several share it: OTHER, else the first)."""
+        matches = [reason for reason in CancelReason if self.reason(reason).code == code]
+        if not matches:
+            return None
+        return CancelReason.OTHER if CancelReason.OTHER in matches else matches[0]
 
     @property
     def terms(self) -> PartnerTerms:
