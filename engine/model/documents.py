@@ -54,6 +54,7 @@ class OrderChange(Model):
     change_number: str | None = None  # the retailer's change order sequence
     reason: str | None = None
     lines: list[LineChangeRequest] = []
+    test: bool = False  # from a test interchange or a partner in test mode: never changes a live order
     references: list[Reference] = []
     notes: list[Note] = []
 
@@ -107,6 +108,7 @@ class Acknowledgement(Model):
     reason: str | None = None
     lines: list[LineAck] = []
     references: list[Reference] = []
+    test: bool = False  # a test order's acknowledgement goes out as test; a test one never changes a live order
 
 
 # -- ship notice (856, DESADV) -------------------------------------------------------------------------
@@ -139,3 +141,4 @@ class ShipNotice(Model):
     parties: list[Party] = []
     orders: list[ShippedOrder] = []
     references: list[Reference] = []
+    test: bool = False  # as for acknowledgements

@@ -58,7 +58,7 @@ class PendingChange(Model):
     """A retailer's change to a line (quantity, price, date) waiting for the supplier's answer."""
 
     kind: str  # a ChangeKind value (engine.model.documents)
-    quantity: Quantity | None = None
+    quantity: Quantity | None = None  # what the retailer now wants on the line: ordered less cancelled
     unit_price: Money | None = None
     ship_date: date | None = None
     document_id: str | None = None
@@ -79,6 +79,11 @@ class OrderLine(Model):
     pending_cancel_qty: Quantity = ZERO
     pending_change: PendingChange | None = None
     cancel_reason: str | None = None
+    # What the supplier's latest acknowledgement (ours or a partner's) accepted for shipping, and
+    # the price and ship date it accepted at when they differ from the order's; None until then.
+    acknowledged_qty: Quantity | None = None
+    acknowledged_unit_price: Money | None = None
+    acknowledged_ship_date: date | None = None
     references: list[Reference] = []
     notes: list[Note] = []
 
@@ -157,6 +162,9 @@ class Order(Model):
     notes: list[Note] = []
     charges: list[Charge] = []
     lines: list[OrderLine] = []
+    #: Items the retailer asked to add (an 860 add item), waiting for the supplier's answer: they
+    #: join ``lines`` when accepted, so nothing ships, counts or changes status before then.
+    pending_lines: list[OrderLine] = []
     test: bool = False  # from a test interchange (ISA15 T) or a partner in test mode
     acknowledged: bool = False
     events: list[OrderEvent] = []
