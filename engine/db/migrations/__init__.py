@@ -1,0 +1,1 @@
+"""Alembic migrations of the engine's database; run them with ``engine.db.migrate.upgrade``."""

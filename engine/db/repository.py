@@ -1,0 +1,719 @@
+"""Repositories: the engine's business records, stored and found again, inside one session's transaction.
+
+Nothing here commits: ``engine.db.session.unit_of_work`` does, or rolls everything back. An error
+that a constraint raised (a second document for one cause, an order saved over a newer version,
+an interchange applied twice) leaves the transaction unusable on PostgreSQL; it is raised as one
+of the exceptions below so that the unit of work rolls back, and the caller starts a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from edi.findings import Finding
+from engine.db.tables import (
+    Direction,
+    Interchange,
+    InterchangeStatus,
+    OrderEventRow,
+    OrderLineRow,
+    OrderRow,
+    OutboundDocument,
+    OutboundKind,
+    OutboundStatus,
+    Partner,
+    QuarantineEntry,
+    SetStatus,
+    TransactionSet,
+)
+from engine.model import Order, OrderEvent, OrderLine, OrderStatus, PartyRole, utc_now
+from mappings.profile import Role as PartnerRole
+
+
+# -- errors ------------------------------------------------------------------------------------------
+class RepositoryError(Exception):
+    """A business rule of the store was broken; the transaction must be rolled back."""
+
+
+class NotFound(RepositoryError, LookupError):
+    pass
+
+
+class OrderExists(RepositoryError):
+    """A new order was saved, but the partner already has one with that PO number (in that space)."""
+
+
+class StaleOrder(RepositoryError):
+    """The order changed since it was read: read it again, apply the change again, save again."""
+
+
+class CauseAlreadyHandled(RepositoryError):
+    """A document for this cause exists: the same cause never produces two documents."""
+
+    def __init__(self, cause_key: str, existing_id: int | None) -> None:
+        super().__init__(f"an outbound document for {cause_key!r} already exists (id {existing_id})")
+        self.cause_key = cause_key
+        self.existing_id = existing_id
+
+
+class InterchangeAlreadyCommitted(RepositoryError):
+    """The same bytes from the same sender were committed already (perhaps a moment ago, by another worker)."""
+
+    def __init__(self, interchange_id: int, original_id: int | None) -> None:
+        original = f"interchange {original_id}" if original_id is not None else "another worker"
+        super().__init__(f"interchange {interchange_id} repeats one committed by {original}")
+        self.interchange_id = interchange_id
+        self.original_id = original_id
+
+
+R = TypeVar("R")
+
+
+def _one(session: Session, kind: type[R], key: Any) -> R:
+    row = session.get(kind, key)
+    if row is None:
+        raise NotFound(f"no {kind.__name__} {key!r}")
+    return row
+
+
+def _text(value: str | None, what: str) -> str | None:
+    """Guard searchable columns: PostgreSQL text cannot hold NUL, so neither backend takes it."""
+    if value is not None and "\x00" in value:
+        raise ValueError(f"{what} {value!r} contains a NUL character, which a text column cannot hold")
+    return value
+
+
+def findings_json(findings: Iterable[Finding | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [f.to_dict() if isinstance(f, Finding) else dict(f) for f in findings]
+
+
+# -- partners ----------------------------------------------------------------------------------------
+class PartnerRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def save(
+        self,
+        partner_id: str,
+        *,
+        name: str,
+        role: PartnerRole = PartnerRole.RETAILER,
+        profile_hash: str | None = None,
+        test_mode: bool = False,
+        at: datetime | None = None,
+    ) -> Partner:
+        """Create the partner or bring it up to date with its profile."""
+        now = at or utc_now()
+        partner = self.session.get(Partner, partner_id)
+        if partner is None:
+            partner = Partner(id=_text(partner_id, "partner id"), created_at=now)
+            self.session.add(partner)
+        partner.name = name
+        partner.role = role
+        partner.profile_hash = profile_hash
+        partner.test_mode = test_mode
+        partner.updated_at = now
+        self.session.flush()
+        return partner
+
+    def get(self, partner_id: str) -> Partner | None:
+        return self.session.get(Partner, partner_id)
+
+    def all(self) -> list[Partner]:
+        return list(self.session.scalars(select(Partner).order_by(Partner.id)))
+
+
+# -- orders ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredOrder:
+    """An order as stored: the canonical value, its row id, and the version to save it against."""
+
+    id: int
+    version: int
+    order: Order
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """One row of an order list: the searchable columns, without the whole document."""
+
+    id: int
+    partner_id: str
+    po_number: str
+    test: bool
+    status: OrderStatus
+    order_date: date | None
+    ship_by_date: date | None
+    retailer: str | None
+    total: Decimal | None
+    ordered_qty: Decimal
+    open_qty: Decimal
+    acknowledged: bool
+    version: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    partner_id: str | None = None
+    statuses: frozenset[OrderStatus] = frozenset()  # empty: any status
+    po_prefix: str | None = None  # case-sensitive, as partners send PO numbers
+    test: bool | None = False  # production orders by default; None for both spaces
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    items: tuple[OrderSummary, ...]
+    next_after: int | None  # pass as ``after`` for the next page; None on the last page
+
+
+_SUMMARY_COLUMNS = (
+    OrderRow.id,
+    OrderRow.partner_id,
+    OrderRow.po_number,
+    OrderRow.test,
+    OrderRow.status,
+    OrderRow.order_date,
+    OrderRow.ship_by_date,
+    OrderRow.retailer,
+    OrderRow.total,
+    OrderRow.ordered_qty,
+    OrderRow.open_qty,
+    OrderRow.acknowledged,
+    OrderRow.version,
+    OrderRow.updated_at,
+)
+
+
+class OrderRepository:
+    """Canonical orders. The JSON document is the record; columns, lines and events follow it on every save."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def save(self, order: Order, expected_version: int | None = None) -> StoredOrder:
+        """Store ``order``: a new one when ``expected_version`` is None, else an update of that version.
+
+        Raises ``OrderExists`` for a new order whose (partner, PO number, test) is taken,
+        ``StaleOrder`` when the stored order is no longer at ``expected_version``.
+        """
+        if self.session.get(Partner, order.partner_id) is None:
+            raise NotFound(f"order {order.po_number!r} names partner {order.partner_id!r}, which is not stored")
+        row = self._row(order.partner_id, order.po_number, order.test)
+        now = utc_now()
+        if expected_version is None:
+            if row is not None:
+                raise OrderExists(_describe(order) + f" already exists (id {row.id})")
+            row = OrderRow(created_at=now)
+        elif row is None:
+            raise NotFound(_describe(order) + " is not stored")
+        elif row.version != expected_version:
+            raise StaleOrder(_describe(order) + f" is at version {row.version}, not {expected_version}: read it again")
+        document = order.model_dump(mode="json")
+        if row.id is None or row.document != document:
+            with self.session.no_autoflush:  # one UPDATE, so one version step, per save
+                _project(row, order, document)
+                row.updated_at = now
+        self.session.add(row)
+        try:
+            self.session.flush()
+        except IntegrityError as error:  # another transaction stored the same PO first
+            raise OrderExists(_describe(order) + " was stored by another transaction") from error
+        except StaleDataError as error:  # another transaction saved a newer version first
+            raise StaleOrder(_describe(order) + " was changed by another transaction: read it again") from error
+        return StoredOrder(row.id, row.version, order)
+
+    def get(self, order_id: int) -> StoredOrder:
+        return _stored(_one(self.session, OrderRow, order_id))
+
+    def find(self, partner_id: str, po_number: str, *, test: bool = False) -> StoredOrder | None:
+        row = self._row(partner_id, po_number, test)
+        return None if row is None else _stored(row)
+
+    def list(self, where: OrderFilter | None = None, *, after: int | None = None, limit: int = 50) -> OrderPage:
+        """Orders newest first, ``limit`` at a time, continuing ``after`` the last id seen.
+
+        Keyset pagination on the id: a page starts where the previous one ended, whatever was
+        added or changed meanwhile, so nothing is shown twice or skipped.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        where = where or OrderFilter()
+        query = select(*_SUMMARY_COLUMNS).order_by(OrderRow.id.desc()).limit(limit + 1)
+        if after is not None:
+            query = query.where(OrderRow.id < after)
+        if where.partner_id is not None:
+            query = query.where(OrderRow.partner_id == where.partner_id)
+        if where.statuses:
+            query = query.where(OrderRow.status.in_(sorted(where.statuses)))
+        if where.po_prefix:
+            # substr, not LIKE: SQLite's LIKE ignores case and PostgreSQL's does not.
+            prefix = where.po_prefix
+            query = query.where(func.substr(OrderRow.po_number, 1, len(prefix)) == prefix)
+        if where.test is not None:
+            query = query.where(OrderRow.test == where.test)
+        rows = self.session.execute(query).all()
+        items = tuple(OrderSummary(**row._asdict()) for row in rows[:limit])
+        return OrderPage(items, items[-1].id if len(rows) > limit else None)
+
+    def _row(self, partner_id: str, po_number: str, test: bool) -> OrderRow | None:
+        _text(partner_id, "partner id")
+        _text(po_number, "PO number")
+        return self.session.scalars(
+            select(OrderRow).where(
+                OrderRow.partner_id == partner_id, OrderRow.po_number == po_number, OrderRow.test == test
+            )
+        ).one_or_none()
+
+
+def _describe(order: Order) -> str:
+    space = " (test)" if order.test else ""
+    return f"order {order.po_number!r} of partner {order.partner_id!r}{space}"
+
+
+def _stored(row: OrderRow) -> StoredOrder:
+    return StoredOrder(row.id, row.version, Order.model_validate(row.document))
+
+
+def _project(row: OrderRow, order: Order, document: dict[str, Any]) -> None:
+    """Bring the row, its lines and its events in step with the canonical order."""
+    buyer = order.party(PartyRole.BUYING_PARTY)
+    row.partner_id = order.partner_id
+    row.po_number = _text(order.po_number, "PO number") or ""
+    row.test = order.test
+    row.status = order.status
+    row.order_date = order.order_date
+    row.ship_by_date = order.ship_by_date
+    row.retailer = _text(buyer.name if buyer else None, "buying party name")
+    row.total = order.total
+    row.ordered_qty = sum((line.ordered_qty for line in order.lines), Decimal(0))
+    row.open_qty = sum((line.open_qty for line in order.lines), Decimal(0))
+    row.acknowledged = order.acknowledged
+    row.document = document
+    _sync(row.lines, [_line_columns(line) for line in order.lines], OrderLineRow)
+    _sync(row.events, [_event_columns(event) for event in order.events], OrderEventRow)
+
+
+def _line_columns(line: OrderLine) -> dict[str, Any]:
+    return {
+        "line_number": _text(line.line_number, "line number"),
+        "ordered_qty": line.ordered_qty,
+        "cancelled_qty": line.cancelled_qty,
+        "backordered_qty": line.backordered_qty,
+        "shipped_qty": line.shipped_qty,
+        "pending_cancel_qty": line.pending_cancel_qty,
+        "open_qty": line.open_qty,
+        "status": line.status,
+    }
+
+
+def _event_columns(event: OrderEvent) -> dict[str, Any]:
+    return {
+        "kind": event.kind,
+        "at": event.at,
+        "actor_kind": event.actor.kind,
+        "actor_id": _text(event.actor.id, "actor id"),
+        "reason": _text(event.reason, "event reason"),
+        "document_id": _text(event.document_id, "document id"),
+        "detail": event.model_dump(mode="json"),
+    }
+
+
+def _sync(rows: list[Any], wanted: Sequence[dict[str, Any]], make: type[Any]) -> None:
+    """Rows kept by position: updated in place (so (order, position) stays unique), added, or removed."""
+    for position, columns in enumerate(wanted, start=1):
+        if position <= len(rows):
+            for name, value in columns.items():
+                setattr(rows[position - 1], name, value)
+        else:
+            rows.append(make(position=position, **columns))
+    del rows[len(wanted) :]
+
+
+# -- interchanges, sets, quarantine ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reception:
+    """What receiving an interchange found."""
+
+    interchange_id: int
+    status: InterchangeStatus  # RECEIVED: process it; DUPLICATE: do not apply it again
+    duplicate_of_id: int | None = None
+    again: bool = False  # the same bytes were received before and never committed: that record is reused
+
+
+class InterchangeRepository:
+    """Interchanges as they arrived, their transaction sets, and what was quarantined.
+
+    The life of an inbound interchange, made so that a rerun after a crash at any point is harmless:
+
+    1. ``receive`` archives the bytes (commit that on its own, before the file leaves the mailbox).
+       The same bytes from the same sender as a *committed* interchange are recorded as a
+       duplicate and not applied; the same bytes as an interchange that was received but never
+       committed reuse that record and are processed normally.
+    2. Processing records the sets, the orders and the outbound documents, and ``commit`` marks
+       the interchange committed, all in one transaction. If another worker committed the same
+       bytes first, the unique index refuses the second commit (``InterchangeAlreadyCommitted``):
+       roll back, then ``mark_duplicate`` in a new transaction.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def receive(
+        self,
+        content: bytes,
+        *,
+        sender: str | None,
+        receiver: str | None,
+        control_number: str | None,
+        partner_id: str | None = None,
+        test: bool = False,
+        file_name: str | None = None,
+        direction: Direction = Direction.INBOUND,
+        at: datetime | None = None,
+    ) -> Reception:
+        digest = hashlib.sha256(content).hexdigest()
+        _text(sender, "sender")
+        if sender is not None:
+            original = self.find_committed(sender, digest)
+            if original is not None:
+                duplicate = self._add(
+                    None, digest, len(content), sender, receiver, control_number, partner_id, test, file_name,
+                    direction, InterchangeStatus.DUPLICATE, at, duplicate_of_id=original.id,
+                )  # fmt: skip
+                return Reception(duplicate.id, InterchangeStatus.DUPLICATE, original.id)
+            earlier = self.session.scalars(
+                select(Interchange)
+                .where(
+                    Interchange.sender == sender,
+                    Interchange.sha256 == digest,
+                    Interchange.status == InterchangeStatus.RECEIVED,
+                )
+                .order_by(Interchange.id)
+                .limit(1)
+            ).first()
+            if earlier is not None:
+                return Reception(earlier.id, InterchangeStatus.RECEIVED, again=True)
+        row = self._add(
+            content, digest, len(content), sender, receiver, control_number, partner_id, test, file_name,
+            direction, InterchangeStatus.RECEIVED, at,
+        )  # fmt: skip
+        return Reception(row.id, InterchangeStatus.RECEIVED)
+
+    def _add(
+        self,
+        content: bytes | None,
+        digest: str,
+        size: int,
+        sender: str | None,
+        receiver: str | None,
+        control_number: str | None,
+        partner_id: str | None,
+        test: bool,
+        file_name: str | None,
+        direction: Direction,
+        status: InterchangeStatus,
+        at: datetime | None,
+        duplicate_of_id: int | None = None,
+    ) -> Interchange:
+        row = Interchange(
+            partner_id=partner_id,
+            direction=direction,
+            sender=_text(sender, "sender"),
+            receiver=_text(receiver, "receiver"),
+            control_number=_text(control_number, "ISA13"),
+            test=test,
+            sha256=digest,
+            size=size,
+            content=content,
+            file_name=_text(file_name, "file name"),
+            status=status,
+            duplicate_of_id=duplicate_of_id,
+            received_at=at or utc_now(),
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def get(self, interchange_id: int) -> Interchange:
+        return _one(self.session, Interchange, interchange_id)
+
+    def content(self, interchange_id: int) -> bytes:
+        """The archived bytes (a duplicate's are its original's)."""
+        row = self.get(interchange_id)
+        if row.content is None and row.duplicate_of_id is not None:
+            return self.content(row.duplicate_of_id)
+        if row.content is None:
+            raise NotFound(f"interchange {interchange_id} has no archived content")
+        return row.content
+
+    def find_committed(self, sender: str, sha256: str) -> Interchange | None:
+        return self.session.scalars(
+            select(Interchange).where(
+                Interchange.sender == sender,
+                Interchange.sha256 == sha256,
+                Interchange.status == InterchangeStatus.COMMITTED,
+            )
+        ).one_or_none()
+
+    def committed_with_control_number(
+        self, sender: str, control_number: str, *, since: datetime | None = None
+    ) -> list[Interchange]:
+        """Committed interchanges from ``sender`` with this ISA13 (a reuse is flagged by the profile's policy).
+
+        Not a unique key: X12 only asks senders not to reuse an ISA13 "for a reasonable period",
+        and some do; the partner's duplicate policy decides what a reuse means.
+        """
+        query = select(Interchange).where(
+            Interchange.sender == sender,
+            Interchange.control_number == control_number,
+            Interchange.status == InterchangeStatus.COMMITTED,
+        )
+        if since is not None:
+            query = query.where(Interchange.received_at >= since)
+        return list(self.session.scalars(query.order_by(Interchange.id)))
+
+    def uncommitted(self) -> list[Interchange]:
+        """Interchanges archived but never committed (a crash, an error): process them again."""
+        query = select(Interchange).where(Interchange.status == InterchangeStatus.RECEIVED)
+        return list(self.session.scalars(query.order_by(Interchange.id)))
+
+    def commit(self, interchange_id: int, *, at: datetime | None = None) -> Interchange:
+        """Mark the interchange applied, in the transaction that applied it. Committing twice is harmless."""
+        row = self.get(interchange_id)
+        if row.status is InterchangeStatus.COMMITTED:
+            return row
+        if row.status is not InterchangeStatus.RECEIVED:
+            raise RepositoryError(f"interchange {interchange_id} is {row.status.value}; only a received one commits")
+        if row.sender is not None:
+            original = self.find_committed(row.sender, row.sha256)
+            if original is not None:
+                raise InterchangeAlreadyCommitted(interchange_id, original.id)
+        self.session.flush()  # so that an error below is about this row alone
+        row.status = InterchangeStatus.COMMITTED
+        row.committed_at = at or utc_now()
+        try:
+            self.session.flush()
+        except IntegrityError as error:
+            raise InterchangeAlreadyCommitted(interchange_id, None) from error
+        return row
+
+    def mark_duplicate(self, interchange_id: int) -> Interchange:
+        """After ``InterchangeAlreadyCommitted`` (and a rollback): record the loser as the winner's duplicate."""
+        row = self.get(interchange_id)
+        original = self.find_committed(row.sender, row.sha256) if row.sender is not None else None
+        if original is None or original.id == interchange_id:
+            raise RepositoryError(f"interchange {interchange_id} repeats no committed interchange")
+        row.status = InterchangeStatus.DUPLICATE
+        row.duplicate_of_id = original.id
+        row.content = None
+        self.session.flush()
+        return row
+
+    def reject(self, interchange_id: int, reason: str) -> Interchange:
+        row = self.get(interchange_id)
+        if row.status is InterchangeStatus.COMMITTED:
+            raise RepositoryError(f"interchange {interchange_id} is committed and cannot be rejected")
+        row.status = InterchangeStatus.REJECTED
+        row.reason = reason
+        self.session.flush()
+        return row
+
+    def record_set(
+        self,
+        interchange_id: int,
+        position: int,
+        *,
+        status: SetStatus,
+        set_id: str | None,
+        group_control_number: str | None,
+        set_control_number: str | None,
+        findings: Iterable[Finding | Mapping[str, Any]] = (),
+        order_id: int | None = None,
+    ) -> TransactionSet:
+        """Record the interchange's ``position``-th set; recording it again (a rerun) replaces the record."""
+        row = self.session.scalars(
+            select(TransactionSet).where(
+                TransactionSet.interchange_id == interchange_id, TransactionSet.position == position
+            )
+        ).one_or_none()
+        if row is None:
+            row = TransactionSet(interchange_id=interchange_id, position=position)
+            self.session.add(row)
+        row.status = status
+        row.set_id = _text(set_id, "ST01")
+        row.group_control_number = _text(group_control_number, "GS06")
+        row.set_control_number = _text(set_control_number, "ST02")
+        row.findings = findings_json(findings)
+        row.order_id = order_id
+        self.session.flush()
+        return row
+
+    def sets(self, interchange_id: int) -> list[TransactionSet]:
+        query = select(TransactionSet).where(TransactionSet.interchange_id == interchange_id)
+        return list(self.session.scalars(query.order_by(TransactionSet.position)))
+
+    def quarantine(
+        self,
+        interchange_id: int,
+        *,
+        reason: str,
+        findings: Iterable[Finding | Mapping[str, Any]] = (),
+        transaction_set_id: int | None = None,
+        at: datetime | None = None,
+    ) -> QuarantineEntry:
+        """Hold an interchange (or one of its sets) for a person; quarantining it again updates the open entry."""
+        entry = self.session.scalars(
+            select(QuarantineEntry).where(
+                QuarantineEntry.interchange_id == interchange_id,
+                QuarantineEntry.transaction_set_id.is_(None)
+                if transaction_set_id is None
+                else QuarantineEntry.transaction_set_id == transaction_set_id,
+                QuarantineEntry.released_at.is_(None),
+            )
+        ).first()
+        if entry is None:
+            entry = QuarantineEntry(
+                interchange_id=interchange_id, transaction_set_id=transaction_set_id, created_at=at or utc_now()
+            )
+            self.session.add(entry)
+        entry.reason = reason
+        entry.findings = findings_json(findings)
+        if transaction_set_id is not None:
+            _one(self.session, TransactionSet, transaction_set_id).status = SetStatus.QUARANTINED
+        self.session.flush()
+        return entry
+
+    def quarantined(self) -> list[QuarantineEntry]:
+        """What waits for a person, oldest first."""
+        query = select(QuarantineEntry).where(QuarantineEntry.released_at.is_(None))
+        return list(self.session.scalars(query.order_by(QuarantineEntry.id)))
+
+    def release(self, entry_id: int, *, by: str, at: datetime | None = None) -> QuarantineEntry:
+        entry = _one(self.session, QuarantineEntry, entry_id)
+        entry.released_at = at or utc_now()
+        entry.released_by = by
+        self.session.flush()
+        return entry
+
+
+# -- outbound documents -----------------------------------------------------------------------------------
+class OutboundRepository:
+    """What we send, keyed by its cause so that one cause never produces two documents.
+
+    A cause key names the decision a document carries, e.g. ``997:interchange:41:group:7`` or
+    ``855:order:12:v3``. Look it up (``for_cause``) before taking control numbers; ``add`` refuses
+    a second document for it, and the unique constraint does so even between concurrent workers.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_cause(self, cause_key: str) -> OutboundDocument | None:
+        _text(cause_key, "cause key")
+        return self.session.scalars(select(OutboundDocument).where(OutboundDocument.cause_key == cause_key)).first()
+
+    def add(
+        self,
+        *,
+        partner_id: str,
+        kind: OutboundKind,
+        cause_key: str,
+        content: bytes,
+        sender: str | None = None,
+        receiver: str | None = None,
+        interchange_control_number: int | None = None,
+        group_control_number: int | None = None,
+        set_control_number: int | None = None,
+        file_name: str | None = None,
+        due_at: datetime | None = None,
+        interchange_id: int | None = None,
+        order_id: int | None = None,
+        at: datetime | None = None,
+    ) -> OutboundDocument:
+        existing = self.for_cause(cause_key)
+        if existing is not None:
+            raise CauseAlreadyHandled(cause_key, existing.id)
+        document = OutboundDocument(
+            partner_id=partner_id,
+            kind=kind,
+            cause_key=_text(cause_key, "cause key"),
+            status=OutboundStatus.PENDING,
+            sender=_text(sender, "sender"),
+            receiver=_text(receiver, "receiver"),
+            interchange_control_number=interchange_control_number,
+            group_control_number=group_control_number,
+            set_control_number=set_control_number,
+            file_name=_text(file_name, "file name"),
+            content=content,
+            interchange_id=interchange_id,
+            order_id=order_id,
+            created_at=at or utc_now(),
+            due_at=due_at,
+        )
+        self.session.add(document)
+        try:
+            self.session.flush()
+        except IntegrityError as error:  # a concurrent worker took the cause first
+            raise CauseAlreadyHandled(cause_key, None) from error
+        return document
+
+    def get(self, document_id: int) -> OutboundDocument:
+        return _one(self.session, OutboundDocument, document_id)
+
+    def pending(self) -> list[OutboundDocument]:
+        query = select(OutboundDocument).where(OutboundDocument.status == OutboundStatus.PENDING)
+        return list(self.session.scalars(query.order_by(OutboundDocument.id)))
+
+    def mark_sent(self, document_id: int, *, at: datetime | None = None) -> OutboundDocument:
+        document = self.get(document_id)
+        document.status = OutboundStatus.SENT
+        document.sent_at = at or utc_now()
+        self.session.flush()
+        return document
+
+    def find_by_group(self, partner_id: str, group_control_number: int) -> OutboundDocument | None:
+        """The document a partner's 997 answers (AK102 names our GS06); the latest if a number recurs."""
+        query = select(OutboundDocument).where(
+            OutboundDocument.partner_id == partner_id, OutboundDocument.group_control_number == group_control_number
+        )
+        return self.session.scalars(query.order_by(OutboundDocument.id.desc()).limit(1)).first()
+
+    def record_ack(
+        self, document_id: int, *, accepted: bool, result: Mapping[str, Any], at: datetime | None = None
+    ) -> OutboundDocument:
+        """The partner's 997/999 answered: accepted or rejected, with what it said."""
+        document = self.get(document_id)
+        document.status = OutboundStatus.ACCEPTED if accepted else OutboundStatus.REJECTED
+        document.ack_result = dict(result)
+        document.acknowledged_at = at or utc_now()
+        self.session.flush()
+        return document
+
+    def mark_overdue(self, now: datetime | None = None) -> list[OutboundDocument]:
+        """Sent documents whose 997 is past due become overdue (something a person must see); returns them."""
+        query = (
+            select(OutboundDocument)
+            .where(
+                OutboundDocument.status == OutboundStatus.SENT,
+                OutboundDocument.due_at.is_not(None),
+                OutboundDocument.due_at <= (now or utc_now()),
+            )
+            .order_by(OutboundDocument.id)
+            .with_for_update()
+        )
+        overdue = list(self.session.scalars(query))
+        for document in overdue:
+            document.status = OutboundStatus.OVERDUE
+        self.session.flush()
+        return overdue
