@@ -222,3 +222,11 @@ def test_a_profile_status_that_does_not_cancel_is_refused_on_write() -> None:
     line = LineAck(line_number="1", status=LineAckStatus.CANCELLED, reason=CancelReason.OTHER)
     with pytest.raises(MappingError, match="ACK01"):
         write_ack(_ack(line), bad, version="004010")
+
+
+def test_an_acknowledgement_from_a_test_interchange_or_a_test_partner_is_a_test() -> None:
+    segments = write_ack(_ack(), partner(), version="004010")
+    assert read_ack(through_interchange(segments, "PR", "004010", usage="T").ts, partner(), version="004010").test
+    live = through_interchange(segments, "PR", "004010").ts
+    assert not read_ack(live, partner(), version="004010").test
+    assert read_ack(live, partner().model_copy(update={"usage": "T"}), version="004010").test

@@ -114,9 +114,14 @@ class Written:
     findings: list[Finding] = field(default_factory=list)
 
 
-def through_interchange(segments: list[SegmentFields], functional_id: str, version: str) -> Written:
+def through_interchange(segments: list[SegmentFields], functional_id: str, version: str, usage: str = "P") -> Written:
     ich = build_interchange(
-        US, THEM, [GroupSpec(functional_id, version, [segments])], control_numbers=CountingControlNumbers(), now=NOW
+        US,
+        THEM,
+        [GroupSpec(functional_id, version, [segments])],
+        control_numbers=CountingControlNumbers(),
+        now=NOW,
+        usage=usage,
     )
     data = write_interchange(ich)
     reader = X12Reader(data)

@@ -399,6 +399,13 @@ def split_references(ack: Acknowledgement, *qualifiers: str) -> tuple[dict[str, 
     return taken, refs
 
 
+def is_test(ts: TransactionSet, profile: PartnerProfile) -> bool:
+    """A document from a test interchange (ISA15 T) or from a partner in test mode never changes a
+    live order."""
+    interchange = ts.group.interchange if ts.group is not None else None
+    return profile.usage == "T" or (interchange is not None and interchange.usage == "T")
+
+
 def check_set(ts: TransactionSet, set_id: str) -> None:
     if ts.id != set_id:
         raise MappingError.at(ts.segments[0], 1, f"is not {set_id}: this map reads {set_id}s only")
@@ -457,6 +464,7 @@ def read_ack(ts: TransactionSet, profile: PartnerProfile, *, version: str) -> Ac
         reason=read_reason(reason_ref, None, profile),
         lines=lines,
         references=references,
+        test=is_test(ts, profile),
     )
 
 

@@ -34,6 +34,7 @@ from mappings.x12.ack855 import (
     ack_type_code,
     check_set,
     heading_references,
+    is_test,
     line_groups,
     order_date_for,
     purpose_code,
@@ -159,6 +160,7 @@ def read_ack(ts: TransactionSet, profile: PartnerProfile, *, version: str) -> Ac
         reason=read_reason(reason_ref, None, profile),
         lines=lines,
         references=references,
+        test=is_test(ts, profile),
     )
 
 

@@ -20,6 +20,7 @@ from edi.x12.structures import Segment, TransactionSet
 from engine.model.common import Party, Reference, Routing
 from engine.model.documents import Pack, ShipNotice, ShippedItem, ShippedOrder
 from mappings.profile import PartnerProfile
+from mappings.x12.ack855 import is_test
 from mappings.x12.common import (
     MappingError,
     Problems,
@@ -224,6 +225,7 @@ def read_ship_notice(ts: TransactionSet, profile: PartnerProfile, *, version: st
         parties=parties,
         orders=orders,
         references=references,
+        test=is_test(ts, profile),
     )
 
 
