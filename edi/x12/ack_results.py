@@ -195,6 +195,14 @@ def read_acknowledgements(
     return results
 
 
+def read_functional_ack(ts: TransactionSet, *, schemas: SchemaSet | None = None) -> AckResult:
+    """One 997 or 999 already read (as the ingest pipeline meets it among a file's sets)."""
+    if ts.id not in ("997", "999") or ts.group is None:
+        raise ValueError(f"transaction set {ts.id} is not a 997 or 999 inside a group")
+    meanings = _Meanings(schemas or default_schemas(), ack_codes())
+    return _FunctionalReader(ts, InterchangeStart(ts.group.interchange), meanings).read()
+
+
 class _Meanings:
     """Code meanings from the schema dictionary of the acknowledgement's version."""
 

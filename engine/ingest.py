@@ -1,0 +1,323 @@
+"""Inbound files become orders: archive, detect duplicates, read and validate, acknowledge, map,
+apply the rules, store, and write what we owe, so that any step may crash and the file may be
+ingested again without losing or duplicating anything.
+
+1. The raw bytes are archived (on disk, by digest) and received in the database in a first
+   transaction. The same bytes from the same sender as a committed interchange are recorded as
+   a duplicate and nothing more happens.
+2. One second transaction reads and validates the file, records every set, quarantines the
+   rejected ones with their findings, applies the rules to the others, records the 997/999/TA1
+   and every document the rules owe (each under its cause), and commits the interchange.
+3. The outbox is flushed: pending documents are written through a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edi.findings import Finding
+from edi.x12.ack_results import AckStatus, read_functional_ack
+from edi.x12.acks import acknowledge
+from edi.x12.reader import X12Reader
+from edi.x12.structures import InterchangeStart, TransactionSet
+from edi.x12.validate import validated_events
+from engine.db.repository import InterchangeAlreadyCommitted
+from engine.db.session import UnitOfWork, unit_of_work
+from engine.db.tables import InterchangeStatus, OutboundKind, SetStatus
+from engine.files import archive
+from engine.model import OrderChange
+from engine.outbound import flush_outbox, record
+from engine.rules import (
+    Outcome,
+    RuleRefused,
+    apply_partner_acknowledgement,
+    apply_partner_ship_notice,
+    receive_change,
+    receive_order,
+)
+from engine.runtime import Runtime
+from mappings.profile import PartnerProfile
+from mappings.x12 import ack855, ack865, asn856, change860, po850
+from mappings.x12.common import MappingError
+
+
+@dataclass
+class IngestReport:
+    """What became of one file, in words a person reads and the CLI prints as JSON."""
+
+    file: str
+    status: str  # processed, duplicate, unknown_partner, unreadable
+    interchange_id: int | None = None
+    partner_id: str | None = None
+    sets: list[dict[str, Any]] = field(default_factory=list)
+    orders: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "status": self.status,
+            "interchange_id": self.interchange_id,
+            "partner_id": self.partner_id,
+            "sets": self.sets,
+            "orders": self.orders,
+            "documents": self.documents,
+            "messages": self.messages,
+        }
+
+
+class NotApplied(Exception):
+    """A set that is valid but cannot be applied (no such order, a set the engine does not apply)."""
+
+
+def _unknown(profile: PartnerProfile, po_number: str) -> str:
+    return f"{profile.name} has no order {po_number!r} in the engine"
+
+
+def _header(data: bytes) -> tuple[str, str, str, str, bool] | None:
+    """(sender, receiver, ISA13, first GS08 or '', test) of the first interchange, or None."""
+    for event in X12Reader(data):
+        if isinstance(event, InterchangeStart):
+            ich = event.interchange
+            if len(ich.isa.fields) != 17:
+                return None
+            sender = ich.sender
+            receiver = ich.receiver
+            return f"{sender[0]}:{sender[1]}", f"{receiver[0]}:{receiver[1]}", ich.control_number, "", ich.usage == "T"
+    return None
+
+
+def ingest_file(runtime: Runtime, path: Path) -> IngestReport:
+    data = path.read_bytes()
+    report = IngestReport(file=str(path), status="processed")
+    archive(runtime.workspace.archive_dir, data)
+    header = _header(data)
+    if header is None:
+        report.status = "unreadable"
+        report.messages.append(f"{path}: no readable X12 interchange header (ISA) in the file")
+        return report
+    sender, receiver, isa13, _, test = header
+    qualifier, _, isa_id = sender.partition(":")
+    profile = runtime.partners.by_isa(qualifier, isa_id)
+    now = runtime.now()
+    with unit_of_work(runtime.sessions) as uow:
+        reception = uow.interchanges.receive(
+            data, sender=sender, receiver=receiver, control_number=isa13,
+            partner_id=profile.id if profile else None, test=test, file_name=path.name, at=now,
+        )  # fmt: skip
+        report.interchange_id = reception.interchange_id
+        if reception.status is InterchangeStatus.DUPLICATE:
+            report.status = "duplicate"
+            report.messages.append(
+                f"{path.name}: the same bytes from {sender} were processed already "
+                f"(interchange {reception.duplicate_of_id}); nothing applied again"
+            )
+            return report
+        if profile is None:
+            uow.interchanges.quarantine(
+                reception.interchange_id, reason=f"no partner profile has the ISA identity {sender}", at=now
+            )
+            report.status = "unknown_partner"
+            report.messages.append(f"{path.name}: no partner profile has the ISA identity {sender}; quarantined")
+            return report
+    report.partner_id = profile.id
+    try:
+        with unit_of_work(runtime.sessions) as uow:
+            _process(uow, runtime, profile, data, reception.interchange_id, report, test=test)
+            uow.interchanges.commit(reception.interchange_id, at=now)
+    except InterchangeAlreadyCommitted:
+        with unit_of_work(runtime.sessions) as uow:
+            uow.interchanges.mark_duplicate(reception.interchange_id)
+        report.status = "duplicate"
+        report.messages.append(f"{path.name}: another worker committed the same file first; nothing applied again")
+        report.sets, report.orders, report.documents = [], [], []
+        return report
+    flush_outbox(runtime)
+    return report
+
+
+def _sets(data: bytes, name: str) -> Iterator[TransactionSet]:
+    for event in validated_events(X12Reader(data, name=name)):
+        if isinstance(event, TransactionSet):
+            yield event
+
+
+def _process(
+    uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, data: bytes, interchange_id: int,
+    report: IngestReport, *, test: bool,
+) -> None:  # fmt: skip
+    now = runtime.now()
+    _acknowledge_file(uow, runtime, profile, data, interchange_id, report)
+    for position, ts in enumerate(_sets(data, report.file), start=1):
+        group = ts.group
+        errors = [f for f in ts.findings if f.is_error]
+        entry: dict[str, Any] = {"position": position, "set": ts.id, "control_number": ts.control_number}
+        report.sets.append(entry)
+        if group is None or errors or not group.supported or any(f.is_error for f in group.findings):
+            row = uow.interchanges.record_set(
+                interchange_id, position, status=SetStatus.REJECTED, set_id=ts.id,
+                group_control_number=group.control_number if group else None,
+                set_control_number=ts.control_number, findings=ts.findings,
+            )  # fmt: skip
+            reason = _first_sentence(errors) or "its functional group was rejected"
+            uow.interchanges.quarantine(
+                interchange_id, reason=reason, findings=ts.findings, transaction_set_id=row.id, at=now
+            )
+            entry["status"] = "quarantined"
+            entry["reason"] = reason
+            continue
+        document_id = f"interchange:{interchange_id}:set:{position}"
+        try:
+            order_id = _apply(uow, runtime, profile, ts, document_id, test, report)
+        except (RuleRefused, MappingError, NotApplied) as refusal:
+            row = uow.interchanges.record_set(
+                interchange_id, position, status=SetStatus.REJECTED, set_id=ts.id,
+                group_control_number=group.control_number, set_control_number=ts.control_number, findings=ts.findings,
+            )  # fmt: skip
+            uow.interchanges.quarantine(interchange_id, reason=str(refusal), transaction_set_id=row.id, at=now)
+            entry["status"] = "quarantined"
+            entry["reason"] = str(refusal)
+            continue
+        uow.interchanges.record_set(
+            interchange_id, position, status=SetStatus.ACCEPTED, set_id=ts.id,
+            group_control_number=group.control_number, set_control_number=ts.control_number,
+            findings=ts.findings, order_id=order_id,
+        )  # fmt: skip
+        entry["status"] = "applied"
+
+
+def _first_sentence(findings: list[Finding]) -> str | None:
+    return str(findings[0]) if findings else None
+
+
+def _acknowledge_file(
+    uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, data: bytes, interchange_id: int, report: IngestReport
+) -> None:
+    """The 997/999 (and TA1) owed for the whole file, recorded once for this interchange."""
+    cause = f"ack:interchange:{interchange_id}"
+    if uow.outbound.for_cause(cause) is not None:
+        return
+    kind = profile.acknowledgements.functional_ack_for_005010  # 999 applies to 005010 groups only
+    acks = acknowledge(data, kind=kind, control_numbers=uow.control_numbers, now=runtime.now(), name=report.file)
+    if not acks.data:
+        return
+    first = acks.interchanges[0]
+    kinds = {g.kind for summary in acks.interchanges for g in summary.groups if g.kind}
+    outbound_kind = OutboundKind.IMPLEMENTATION_ACK if "999" in kinds else OutboundKind.FUNCTIONAL_ACK
+    if not kinds:
+        outbound_kind = OutboundKind.INTERCHANGE_ACK
+    document = uow.outbound.add(
+        partner_id=profile.id,
+        kind=outbound_kind,
+        cause_key=cause,
+        content=acks.data,
+        interchange_control_number=int(first.reply_control_number) if first.reply_control_number else None,
+        file_name=f"{profile.id}-{outbound_kind.value}-{first.reply_control_number}.x12",
+        interchange_id=interchange_id,
+        at=runtime.now(),
+    )
+    report.documents.append(f"{outbound_kind.value} ({document.file_name})")
+
+
+def _apply(
+    uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, ts: TransactionSet, document_id: str, test: bool,
+    report: IngestReport,
+) -> int | None:  # fmt: skip
+    """Map one accepted set and apply its rule; the order's id, when one was touched."""
+    assert ts.group is not None
+    version = ts.group.version
+    now = runtime.now()
+    terms = profile.terms
+    test = test or terms.test_mode
+    if ts.id == "850":
+        incoming = po850.read_order(ts, profile, version=version)
+        incoming = runtime.partners.hooks(profile.id).adjust_order(incoming)
+        incoming = incoming.model_copy(update={"partner_id": profile.id, "test": test})
+        stored = uow.orders.find(profile.id, incoming.po_number, test=test)
+        outcome = receive_order(
+            stored.order if stored else None, incoming, terms=terms, document_id=document_id, now=now
+        )
+        return _store(uow, runtime, profile, outcome, stored.version if stored else None, report)
+    if ts.id == "860":
+        change: OrderChange = change860.read_change(ts, profile, version=version)
+        change = change.model_copy(update={"partner_id": profile.id, "test": test})
+        stored = uow.orders.find(profile.id, change.po_number, test=test)
+        if stored is None:
+            raise NotApplied(_unknown(profile, change.po_number))
+        outcome = receive_change(stored.order, change, document_id=document_id, now=now)
+        return _store(uow, runtime, profile, outcome, stored.version, report)
+    if ts.id in ("855", "865"):
+        reader = ack855 if ts.id == "855" else ack865
+        ack = reader.read_ack(ts, profile, version=version).model_copy(update={"partner_id": profile.id, "test": test})
+        stored = uow.orders.find(profile.id, ack.po_number, test=test)
+        if stored is None:
+            raise NotApplied(_unknown(profile, ack.po_number))
+        outcome = apply_partner_acknowledgement(stored.order, ack, document_id=document_id, now=now)
+        return _store(uow, runtime, profile, outcome, stored.version, report)
+    if ts.id == "856":
+        notice = asn856.read_ship_notice(ts, profile, version=version)
+        notice = notice.model_copy(update={"partner_id": profile.id, "test": test})
+        touched = None
+        for shipped in notice.orders:
+            stored = uow.orders.find(profile.id, shipped.po_number, test=test)
+            if stored is None:
+                raise NotApplied(_unknown(profile, shipped.po_number))
+            outcome = apply_partner_ship_notice(stored.order, notice, document_id=document_id, now=now)
+            touched = _store(uow, runtime, profile, outcome, stored.version, report)
+        return touched
+    if ts.id in ("997", "999"):
+        _read_functional_acks(uow, profile, ts, report)
+        return None
+    raise NotApplied(f"transaction set {ts.id} is not one the engine applies")
+
+
+def _store(
+    uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, outcome: Outcome, version: int | None,
+    report: IngestReport,
+) -> int:  # fmt: skip
+    stored = uow.orders.save(outcome.order, expected_version=version)
+    report.orders.append(outcome.order.po_number)
+    owe_documents(uow, runtime, profile, outcome, stored.id, report.documents)
+    return stored.id
+
+
+def owe_documents(
+    uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, outcome: Outcome, order_id: int, written: list[str]
+) -> None:
+    """Record every document the outcome owes, each under the event that caused it."""
+    events = len(outcome.order.events)
+    for index, document in enumerate(outcome.documents):
+        cause = f"order:{order_id}:event:{events}:document:{index}"
+        row = record(
+            uow, runtime, profile, document, cause_key=cause, order=outcome.order, order_id=order_id,
+            now=runtime.now(),
+        )  # fmt: skip
+        written.append(f"{row.kind} ({row.file_name})")
+
+
+def _read_functional_acks(uow: UnitOfWork, profile: PartnerProfile, ts: TransactionSet, report: IngestReport) -> None:
+    """A partner's 997/999: mark what we sent accepted or rejected, found by our GS06 (AK102)."""
+    result = read_functional_ack(ts)
+    number = result.group_control_number
+    if number is None or not number.isdigit():
+        report.messages.append(f"{result.kind} {ts.control_number} names no group of ours")
+        return
+    document = uow.outbound.find_by_group(profile.id, int(number))
+    if document is None:
+        report.messages.append(f"{result.kind} for group {number}: not a group we sent to {profile.id}")
+        return
+    accepted = result.status in (AckStatus.ACCEPTED, AckStatus.ACCEPTED_WITH_ERRORS)
+    detail = {"kind": result.kind, "code": result.code, "description": result.describe()}
+    uow.outbound.record_ack(document.id, accepted=accepted, result=detail)
+    state = result.status.value if result.status else result.code
+    report.messages.append(f"{result.kind}: our {document.kind} {document.file_name} was {state}")
+
+
+def overdue(runtime: Runtime) -> list[str]:
+    """Documents whose 997 did not come within the partner's deadline: now overdue."""
+    with unit_of_work(runtime.sessions) as uow:
+        return [f"{d.partner_id} {d.kind} {d.file_name}" for d in uow.outbound.mark_overdue(runtime.now())]

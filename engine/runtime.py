@@ -1,0 +1,63 @@
+"""The one wiring module: a workspace's configuration, partners, database and clock, together.
+
+Nothing connects to a database at import time; ``Runtime.open`` does, once, and migrates the
+schema to the current revision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.config import Workspace, load_workspace
+from engine.db.migrate import upgrade
+from engine.db.session import make_engine, make_sessions, unit_of_work
+from engine.model import utc_now
+from mappings.profiles import Partners, load_partners
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Runtime:
+    workspace: Workspace
+    partners: Partners
+    sessions: sessionmaker[Session]
+    clock: Clock = field(default=utc_now)
+
+    @classmethod
+    def open(cls, root: Path, *, clock: Clock = utc_now, database_url: str | None = None) -> Runtime:
+        workspace = load_workspace(root)
+        url = database_url or workspace.database_url
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        upgrade(url)
+        us = workspace.settings.us
+        partners = load_partners(workspace.partners_dir, ours=(us.isa_qualifier, us.isa_id))
+        runtime = cls(workspace, partners, make_sessions(make_engine(url)), clock)
+        runtime.register_partners()
+        return runtime
+
+    def register_partners(self) -> None:
+        """Every profile has its row (orders, interchanges and documents refer to it)."""
+        with unit_of_work(self.sessions) as uow:
+            for profile in self.partners.values():
+                digest = hashlib.sha256(profile.model_dump_json().encode()).hexdigest()
+                uow.partners.save(
+                    profile.id,
+                    name=profile.name,
+                    role=profile.role,
+                    profile_hash=digest,
+                    test_mode=profile.usage == "T",
+                )
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.clock().date()
