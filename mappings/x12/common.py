@@ -277,6 +277,18 @@ def split_loops(
     return rest, loops
 
 
+def check_set(ts: TransactionSet, set_id: str) -> None:
+    """A map reads its own set only: anything else is a caller's mistake, said where it is."""
+    if ts.id != set_id:
+        raise MappingError.at(ts.segments[0], 1, f"is not {set_id}: this map reads {set_id}s only")
+
+
+def is_test(ts: TransactionSet, profile: PartnerProfile) -> bool:
+    """A document from a test interchange (ISA15 T) or from a partner in test mode."""
+    interchange = ts.group.interchange if ts.group is not None else None
+    return profile.usage == "T" or (interchange is not None and interchange.usage == "T")
+
+
 #: Members of the N1 loop, in a heading or a detail line (X12 850/855/860/865 N1 loop).
 N1_LOOP = frozenset({"N2", "N3", "N4", "REF", "PER", "SI", "FOB", "TD1", "TD5", "TD3", "TD4", "PKG", "DTM"})
 #: Members of the N9 loop.
@@ -623,3 +635,34 @@ def item_id_elements(
             )
         out += [code, item_ids[kind]]
     return out
+
+
+# -- descriptions -----------------------------------------------------------------------------------------
+
+#: PID05 (Description) holds 80 characters; a longer description takes several PIDs.
+PID_MAX = 80
+#: PID01 F: free-form description.
+FREE_FORM = "F"
+
+
+def read_description(segments: Iterable[Segment]) -> str | None:
+    """The free-form PID descriptions of a line, joined with a space (a long one spans PIDs)."""
+    parts = [value for seg in segments if seg.tag == "PID" and seg.element(1) == FREE_FORM if (value := text(seg, 5))]
+    return " ".join(parts) or None
+
+
+def description_segments(description: str | None) -> list[SegmentFields]:
+    """PID*F****<text>, split between words into pieces of at most 80 characters."""
+    if description is None:
+        return []
+    pieces: list[str] = []
+    rest = description.strip()
+    while len(rest) > PID_MAX:
+        cut = rest.rfind(" ", 0, PID_MAX + 1)
+        if cut <= 0:
+            cut = PID_MAX
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return [fields("PID", FREE_FORM, None, None, None, piece) for piece in pieces]
