@@ -2,9 +2,10 @@
 segment, MSG or MTX, which ``common`` handles).
 
 Read: BEG, CUR, REF, PER, SAC, DTM, TD5, N9 loops, N1 loops; per PO1 loop PO1, PID, REF, DTM, MSG
-and N9 loops. Not kept, for the model has no place for them: FOB, ITD, PO4, SAC and N1 loops of a
-line, SLN loops, a second TD5, REF and N2.. beyond the party's address inside an N1 loop. CTT and
-AMT are totals the model derives, so they are written and not read.
+and N9 loops. N2 (additional name) joins the party's address lines. Not kept, for the model has
+no place for them: FOB, ITD, BEG04 (release), PO105 (price basis: PE is written), PO4, SAC and
+N1 loops of a line, SLN loops, a second TD5, REF inside an N1 loop, MTX01. CTT and AMT are totals
+the model derives, so they are written and not read.
 """
 
 from __future__ import annotations
