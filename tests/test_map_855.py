@@ -15,9 +15,10 @@ from engine.model.common import Reference
 from engine.model.documents import Acknowledgement, AckPurpose, AckType, LineAck, LineAckStatus
 from engine.model.order import Order, OrderLine
 from engine.model.reasons import CancelReason
-from mappings.profile import PartnerProfile
+from mappings.profile import Document, PartnerProfile
 from mappings.x12.ack855 import read_ack, write_ack
 from mappings.x12.common import MappingError
+from mappings.x12.registry import BY_DOCUMENT, map_for
 from tests.x12_map_support import (
     REASONS,
     acknowledgements,
@@ -230,3 +231,9 @@ def test_an_acknowledgement_from_a_test_interchange_or_a_test_partner_is_a_test(
     live = through_interchange(segments, "PR", "004010").ts
     assert not read_ack(live, partner(), version="004010").test
     assert read_ack(live, partner().model_copy(update={"usage": "T"}), version="004010").test
+
+
+def test_the_registry_carries_the_855_map() -> None:
+    assert map_for("855").read is read_ack and map_for("855").write is write_ack
+    assert map_for("855").functional_id == "PR"
+    assert BY_DOCUMENT[Document.ORDER_ACK].canonical is Acknowledgement

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from engine.model.common import Address, Party, PartyRole, Reference, Routing
 from engine.model.documents import Pack, ShipNotice, ShippedItem, ShippedOrder
-from mappings.profile import PartnerProfile
+from mappings.profile import Document, PartnerProfile
 from mappings.x12.asn856 import PURPOSES, read_ship_notice, sscc_check_digit, valid_sscc, write_ship_notice
 from mappings.x12.common import MappingError
+from mappings.x12.registry import BY_DOCUMENT, map_for
 from tests.x12_map_support import (
     NOW,
     canonical,
@@ -246,3 +247,9 @@ def test_shipment_tracking_is_ref_cn_and_a_bill_of_lading_stays_a_reference() ->
     assert ["REF", "CN", "1Z1"] in segments
     assert ["REF", "BM", "BOL7"] in segments
     assert _round_trip(notice, partner(), "004010") == notice
+
+
+def test_the_registry_carries_the_856_map() -> None:
+    assert map_for("856").read is read_ship_notice and map_for("856").write is write_ship_notice
+    assert map_for("856").functional_id == "SH"
+    assert BY_DOCUMENT[Document.SHIP_NOTICE].canonical is ShipNotice

@@ -23,9 +23,10 @@ from engine.model.documents import (
     OrderChange,
 )
 from engine.model.reasons import CancelReason
-from mappings.profile import PartnerProfile
+from mappings.profile import Document, PartnerProfile
 from mappings.x12.ack865 import read_ack, write_ack
 from mappings.x12.common import MappingError
+from mappings.x12.registry import BY_DOCUMENT, map_for
 from tests.x12_map_support import (
     acknowledgements,
     as_the_partner_reads_it,
@@ -145,3 +146,9 @@ def test_an_855_is_not_read_as_an_865() -> None:
     ts = set_from("855", "BAK*00*AD*PO9*20240301", functional_id="PR")
     with pytest.raises(MappingError, match="is not 865"):
         read_ack(ts, partner(), version="004010")
+
+
+def test_the_registry_carries_the_865_map() -> None:
+    assert map_for("865").read is read_ack and map_for("865").write is write_ack
+    assert map_for("865").functional_id == "CA"
+    assert BY_DOCUMENT[Document.CHANGE_ACK].canonical is Acknowledgement

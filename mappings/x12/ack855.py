@@ -49,6 +49,7 @@ from mappings.x12.common import (
 )
 
 SET_ID = "855"
+FUNCTIONAL_ID = "PR"  # GS01
 
 # -- code lists --------------------------------------------------------------------------------------
 

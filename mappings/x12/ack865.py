@@ -67,6 +67,7 @@ from mappings.x12.common import (
 )
 
 SET_ID = "865"
+FUNCTIONAL_ID = "CA"  # GS01
 
 #: BCA01 (element 353) <-> AckPurpose. Writing takes a purpose's first row: an answer to the
 #: buyer's change is 06 Confirmation, and the 865's other use, a change of our own after the first

@@ -46,6 +46,7 @@ from mappings.x12.common import (
 )
 
 SET_ID = "856"
+FUNCTIONAL_ID = "SH"  # GS01
 
 #: BSN01 (Transaction Set Purpose Code, element 353) <-> ShipNotice.purpose.
 PURPOSES: tuple[tuple[str, str], ...] = (

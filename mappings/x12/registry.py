@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 from edi.x12.structures import TransactionSet
 from engine.model.common import Model
-from engine.model.documents import OrderChange
+from engine.model.documents import Acknowledgement, OrderChange, ShipNotice
 from engine.model.order import Order
 from mappings.profile import Document, PartnerProfile
-from mappings.x12 import change860, po850
+from mappings.x12 import ack855, ack865, asn856, change860, po850
 from mappings.x12.common import SegmentFields
 
 
@@ -53,6 +53,19 @@ MAPS: tuple[SetMap, ...] = (
         OrderChange,
         change860.read_change,
         change860.write_change,
+    ),
+    # The answers and the ship notice (855 / 865 / 856).
+    SetMap(ack855.SET_ID, ack855.FUNCTIONAL_ID, Document.ORDER_ACK, Acknowledgement, ack855.read_ack, ack855.write_ack),
+    SetMap(
+        ack865.SET_ID, ack865.FUNCTIONAL_ID, Document.CHANGE_ACK, Acknowledgement, ack865.read_ack, ack865.write_ack
+    ),
+    SetMap(
+        asn856.SET_ID,
+        asn856.FUNCTIONAL_ID,
+        Document.SHIP_NOTICE,
+        ShipNotice,
+        asn856.read_ship_notice,
+        asn856.write_ship_notice,
     ),
 )
 
