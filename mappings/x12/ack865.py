@@ -45,6 +45,7 @@ from mappings.x12.ack855 import (
     reason_segment,
     split_references,
 )
+from mappings.x12.change860 import CHANGE_KINDS
 from mappings.x12.common import (
     MappingError,
     Problems,
@@ -82,20 +83,8 @@ PURPOSES_865: tuple[tuple[str, AckPurpose], ...] = (
 )
 
 #: POC02 (Change or Response Type Code, element 670) for the change a line answers, when the
-#: request is at hand.
-CHANGE_TYPE_CODES: Mapping[ChangeKind, str] = {
-    ChangeKind.CANCEL_LINE: "DI",  # Delete Item(s)
-    ChangeKind.QUANTITY_DECREASE: "QD",
-    ChangeKind.QUANTITY_INCREASE: "QI",
-    ChangeKind.PRICE_CHANGE: "PC",
-    ChangeKind.DATE_CHANGE: "RS",  # Reschedule
-    ChangeKind.ADD_ITEM: "AI",  # Add Additional Item(s)
-    ChangeKind.QUANTITY_AND_PRICE: "PQ",  # Unit Price/Quantity Change
-    ChangeKind.QUANTITY_AND_DATE: "RQ",  # Reschedule/Quantity Change
-    ChangeKind.PRICE_AND_DATE: "PR",  # Unit Price/Reschedule Change
-    ChangeKind.REPLACE_ALL: "RZ",  # Replace All Values
-    ChangeKind.NO_CHANGE: "NC",  # Concurrent Item (No Change)
-}
+#: request is at hand: the code the 860 map writes for that kind of change.
+CHANGE_TYPE_CODES: Mapping[ChangeKind, str] = {kind: code for code, kind in reversed(CHANGE_KINDS)}
 #: POC02 without the request: what the answer itself says the line's change was.
 STATUS_CHANGE_TYPES: Mapping[LineAckStatus, str] = {
     LineAckStatus.CANCELLED: "DI",  # Delete Item(s)
