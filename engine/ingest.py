@@ -4,19 +4,34 @@ ingested again without losing or duplicating anything.
 
 1. The raw bytes are archived (on disk, by digest) and received in the database in a first
    transaction. The same bytes from the same sender as a committed interchange are recorded as
-   a duplicate and nothing more happens.
-2. One second transaction reads and validates the file, records every set, quarantines the
-   rejected ones with their findings, applies the rules to the others, records the 997/999/TA1
-   and every document the rules owe (each under its cause), and commits the interchange.
-3. The outbox is flushed: pending documents are written through a temporary name and renamed.
+   a duplicate and nothing more happens; so are the same bytes as an interchange we rejected.
+   The same bytes as one received but never committed (a crash, our own re-fetch) reuse that
+   record and are processed normally.
+2. One second transaction applies the partner's duplicate policy to an ISA13 that a *different*
+   committed file from the same sender used within the window (flag it, reject it with a TA1
+   025, or accept it), reads and validates the file, records every set, quarantines the rejected
+   ones with their findings, applies the rules to the others, records the 997/999/TA1 and every
+   document the rules owe (each under its cause, with control numbers taken in this
+   transaction), and commits the interchange. A crash anywhere in it rolls all of it back,
+   control numbers included. Another worker committing the same file first makes this one its
+   duplicate; one that changed the same order first makes this transaction run again.
+3. The outbox is flushed, one document per transaction (``engine.outbound.flush_outbox``), on
+   every run, duplicates included: a crash after step 2 leaves documents pending, and the
+   rerun of the same file, found a duplicate, still writes them.
+
+``CRASH_POINTS`` names the places between those steps; ``crash_point`` is called at each and
+does nothing, so that tests can replace it to stop the pipeline there and prove the rerun right.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
 
 from edi.findings import Finding
 from edi.x12.ack_results import AckStatus, read_functional_ack
@@ -24,12 +39,12 @@ from edi.x12.acks import acknowledge
 from edi.x12.reader import X12Reader
 from edi.x12.structures import InterchangeStart, TransactionSet
 from edi.x12.validate import validated_events
-from engine.db.repository import InterchangeAlreadyCommitted
+from engine.db.repository import CauseAlreadyHandled, InterchangeAlreadyCommitted, OrderExists, StaleOrder
 from engine.db.session import UnitOfWork, unit_of_work
-from engine.db.tables import InterchangeStatus, OutboundKind, SetStatus
+from engine.db.tables import Interchange, InterchangeStatus, OutboundKind, SetStatus
 from engine.files import archive
 from engine.model import OrderChange
-from engine.outbound import flush_outbox, record
+from engine.outbound import InterchangeHeader, flush_outbox, record, record_interchange_ack
 from engine.rules import (
     Outcome,
     RuleRefused,
@@ -43,13 +58,32 @@ from mappings.profile import PartnerProfile
 from mappings.x12 import ack855, ack865, asn856, change860, po850
 from mappings.x12.common import MappingError
 
+#: Where ingest may stop, in the order a file passes them (``crash_point`` is called at each).
+CRASH_POINTS = (
+    "archived",  # the bytes are on disk; the database knows nothing yet
+    "received",  # the receipt is committed; nothing is applied
+    "acknowledged",  # the 997/999 is recorded in the open processing transaction
+    "before_commit",  # everything is recorded and the interchange marked committed; not yet durable
+    "committed",  # the interchange and its documents are durable; the outbox is not written
+    "outbox_written",  # one outbox file is in place and not yet marked sent
+)
+
+#: TA105: Duplicate Interchange Control Number.
+DUPLICATE_ISA13 = "025"
+#: How many times the processing transaction runs when another worker changed the same order first.
+ATTEMPTS = 3
+
+
+def crash_point(name: str) -> None:
+    """Nothing, in production. Tests replace it to raise at ``name``, one of ``CRASH_POINTS``."""
+
 
 @dataclass
 class IngestReport:
     """What became of one file, in words a person reads and the CLI prints as JSON."""
 
     file: str
-    status: str  # processed, duplicate, unknown_partner, unreadable
+    status: str  # processed, duplicate, rejected, unknown_partner, unreadable
     interchange_id: int | None = None
     partner_id: str | None = None
     sets: list[dict[str, Any]] = field(default_factory=list)
@@ -69,6 +103,10 @@ class IngestReport:
             "messages": self.messages,
         }
 
+    def restart(self) -> None:
+        """Forget what a rolled-back transaction did."""
+        self.sets, self.orders, self.documents = [], [], []
+
 
 class NotApplied(Exception):
     """A set that is valid but cannot be applied (no such order, a set the engine does not apply)."""
@@ -78,35 +116,57 @@ def _unknown(profile: PartnerProfile, po_number: str) -> str:
     return f"{profile.name} has no order {po_number!r} in the engine"
 
 
-def _header(data: bytes) -> tuple[str, str, str, str, bool] | None:
-    """(sender, receiver, ISA13, first GS08 or '', test) of the first interchange, or None."""
+def _envelope(data: bytes) -> InterchangeHeader | None:
+    """The first interchange's ISA, or None when there is none that can be split into its 16 elements."""
     for event in X12Reader(data):
         if isinstance(event, InterchangeStart):
             ich = event.interchange
             if len(ich.isa.fields) != 17:
                 return None
-            sender = ich.sender
-            receiver = ich.receiver
-            return f"{sender[0]}:{sender[1]}", f"{receiver[0]}:{receiver[1]}", ich.control_number, "", ich.usage == "T"
+            return InterchangeHeader(
+                sender=ich.sender,
+                receiver=ich.receiver,
+                control_number=ich.control_number,
+                date=ich.isa.element(9),
+                time=ich.isa.element(10),
+                version=ich.version,
+                test=ich.usage == "T",
+            )
     return None
 
 
+def _header(data: bytes) -> tuple[str, str, str, str, bool] | None:
+    """(sender, receiver, ISA13, '', test) of the first interchange, or None (``engine.reprocess`` reads it)."""
+    envelope = _envelope(data)
+    if envelope is None:
+        return None
+    return ":".join(envelope.sender), ":".join(envelope.receiver), envelope.control_number, "", envelope.test
+
+
 def ingest_file(runtime: Runtime, path: Path) -> IngestReport:
+    """Ingest one file (see the module doc), then write every pending document to the outbox."""
+    report = _ingest(runtime, path)
+    flush_outbox(runtime, after_each=lambda _: crash_point("outbox_written"))
+    return report
+
+
+def _ingest(runtime: Runtime, path: Path) -> IngestReport:
     data = path.read_bytes()
     report = IngestReport(file=str(path), status="processed")
-    archive(runtime.workspace.archive_dir, data)
-    header = _header(data)
-    if header is None:
+    digest, _ = archive(runtime.workspace.archive_dir, data)
+    crash_point("archived")
+    envelope = _envelope(data)
+    if envelope is None:
         report.status = "unreadable"
         report.messages.append(f"{path}: no readable X12 interchange header (ISA) in the file")
         return report
-    sender, receiver, isa13, _, test = header
-    qualifier, _, isa_id = sender.partition(":")
-    profile = runtime.partners.by_isa(qualifier, isa_id)
+    sender, receiver = ":".join(envelope.sender), ":".join(envelope.receiver)
+    profile = runtime.partners.by_isa(*envelope.sender)
+    test = envelope.test or (profile is not None and profile.usage == "T")
     now = runtime.now()
     with unit_of_work(runtime.sessions) as uow:
         reception = uow.interchanges.receive(
-            data, sender=sender, receiver=receiver, control_number=isa13,
+            data, sender=sender, receiver=receiver, control_number=envelope.control_number,
             partner_id=profile.id if profile else None, test=test, file_name=path.name, at=now,
         )  # fmt: skip
         report.interchange_id = reception.interchange_id
@@ -117,6 +177,16 @@ def ingest_file(runtime: Runtime, path: Path) -> IngestReport:
                 f"(interchange {reception.duplicate_of_id}); nothing applied again"
             )
             return report
+        rejected = _rejected_before(uow, sender, digest)
+        if rejected is not None:
+            row = uow.interchanges.get(reception.interchange_id)
+            row.status, row.duplicate_of_id, row.content = InterchangeStatus.DUPLICATE, rejected.id, None
+            report.status = "duplicate"
+            report.messages.append(
+                f"{path.name}: the same bytes from {sender} were rejected already (interchange {rejected.id}: "
+                f"{rejected.reason}); not answered again"
+            )
+            return report
         if profile is None:
             uow.interchanges.quarantine(
                 reception.interchange_id, reason=f"no partner profile has the ISA identity {sender}", at=now
@@ -124,20 +194,113 @@ def ingest_file(runtime: Runtime, path: Path) -> IngestReport:
             report.status = "unknown_partner"
             report.messages.append(f"{path.name}: no partner profile has the ISA identity {sender}; quarantined")
             return report
+    crash_point("received")
     report.partner_id = profile.id
-    try:
-        with unit_of_work(runtime.sessions) as uow:
-            _process(uow, runtime, profile, data, reception.interchange_id, report, test=test)
-            uow.interchanges.commit(reception.interchange_id, at=now)
-    except InterchangeAlreadyCommitted:
-        with unit_of_work(runtime.sessions) as uow:
-            uow.interchanges.mark_duplicate(reception.interchange_id)
-        report.status = "duplicate"
-        report.messages.append(f"{path.name}: another worker committed the same file first; nothing applied again")
-        report.sets, report.orders, report.documents = [], [], []
-        return report
-    flush_outbox(runtime)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with unit_of_work(runtime.sessions) as uow:
+                if not _claim(uow, reception.interchange_id, sender, digest, report):
+                    return report
+                if not _duplicate_policy(uow, runtime, profile, envelope, reception.interchange_id, digest, report):
+                    return report
+                _process(uow, runtime, profile, data, reception.interchange_id, report, test=test)
+                uow.interchanges.commit(reception.interchange_id, at=now)
+                crash_point("before_commit")
+            break
+        except InterchangeAlreadyCommitted as clash:
+            if clash.original_id != reception.interchange_id:
+                with unit_of_work(runtime.sessions) as uow:
+                    uow.interchanges.mark_duplicate(reception.interchange_id)
+            report.status = "duplicate"
+            report.messages.append(f"{path.name}: another worker committed the same file first; nothing applied again")
+            report.restart()
+            return report
+        except (OrderExists, StaleOrder, CauseAlreadyHandled):
+            # Another worker changed an order (or owed a document) this file touches, and all of
+            # this transaction was rolled back: read everything again, unless that keeps happening.
+            report.restart()
+            if attempt == ATTEMPTS:
+                raise
+    crash_point("committed")
     return report
+
+
+def _claim(uow: UnitOfWork, interchange_id: int, sender: str, digest: str, report: IngestReport) -> bool:
+    """Hold the interchange's record for this transaction; whether it is still ours to apply.
+
+    Two workers given the same file may share one received record (see ``receive``). The row
+    lock makes the second wait for the first to finish (SQLite's write lock does so already), and
+    the second then finds the record no longer received. A different record of the same bytes
+    that another worker committed makes this one its duplicate.
+    """
+    row = uow.session.get(Interchange, interchange_id, with_for_update=True, populate_existing=True)
+    assert row is not None
+    if row.status is not InterchangeStatus.RECEIVED:
+        report.status = "rejected" if row.status is InterchangeStatus.REJECTED else "duplicate"
+        report.messages.append(
+            f"{Path(report.file).name}: another worker took the same file at the same time "
+            f"(interchange {interchange_id} is {row.status.value}); nothing applied again"
+        )
+        return False
+    original = uow.interchanges.find_committed(sender, digest)
+    if original is not None:  # another worker committed the same file since we received it
+        raise InterchangeAlreadyCommitted(interchange_id, original.id)
+    return True
+
+
+def _rejected_before(uow: UnitOfWork, sender: str, digest: str) -> Interchange | None:
+    """An interchange of the same bytes from the same sender that we rejected (and answered) already."""
+    query = select(Interchange).where(
+        Interchange.sender == sender, Interchange.sha256 == digest, Interchange.status == InterchangeStatus.REJECTED
+    )
+    return uow.session.scalars(query.order_by(Interchange.id).limit(1)).first()
+
+
+def _duplicate_policy(
+    uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, envelope: InterchangeHeader, interchange_id: int,
+    digest: str, report: IngestReport,
+) -> bool:  # fmt: skip
+    """Apply the partner's policy to an ISA13 that a different committed file used; whether to go on.
+
+    Only committed interchanges count: our own re-fetch of a file that was archived but never
+    committed has the same bytes, reuses its record, and meets nothing here.
+    """
+    policy = profile.duplicates
+    now = runtime.now()
+    sender = ":".join(envelope.sender)
+    earlier = [
+        ich
+        for ich in uow.interchanges.committed_with_control_number(
+            sender, envelope.control_number, since=now - timedelta(days=policy.window_days)
+        )
+        if ich.id != interchange_id and ich.sha256 != digest
+    ]
+    if not earlier or policy.action == "accept":
+        return True
+    first = earlier[0]
+    said = (
+        f"ISA13 {envelope.control_number} from {sender} was already used by interchange {first.id} "
+        f"(received {_day(first.received_at)}), within {profile.name}'s {policy.window_days}-day window"
+    )
+    if policy.action == "flag":
+        uow.interchanges.get(interchange_id).reason = f"flagged: {said}; processed, a person should check it"
+        report.messages.append(f"{Path(report.file).name}: {said}; processed and flagged for a person")
+        return True
+    reason = f"{said}: rejected with TA1 {DUPLICATE_ISA13} (Duplicate Interchange Control Number)"
+    ta1 = record_interchange_ack(
+        uow, runtime, profile, answering=envelope, code=DUPLICATE_ISA13, cause_key=f"ta1:interchange:{interchange_id}",
+        interchange_id=interchange_id, now=now,
+    )  # fmt: skip
+    uow.interchanges.reject(interchange_id, reason)
+    uow.interchanges.quarantine(interchange_id, reason=reason, at=now)
+    report.status = "rejected"
+    report.documents.append(f"{ta1.kind} ({ta1.file_name})")
+    report.messages.append(f"{Path(report.file).name}: {reason}; quarantined")
+    return False
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _sets(data: bytes, name: str) -> Iterator[TransactionSet]:
@@ -152,6 +315,7 @@ def _process(
 ) -> None:  # fmt: skip
     now = runtime.now()
     _acknowledge_file(uow, runtime, profile, data, interchange_id, report)
+    crash_point("acknowledged")
     for position, ts in enumerate(_sets(data, report.file), start=1):
         group = ts.group
         errors = [f for f in ts.findings if f.is_error]
@@ -205,6 +369,7 @@ def _acknowledge_file(
     acks = acknowledge(data, kind=kind, control_numbers=uow.control_numbers, now=runtime.now(), name=report.file)
     if not acks.data:
         return
+    content = _marked_test(acks.data) if profile.usage == "T" else acks.data
     first = acks.interchanges[0]
     kinds = {g.kind for summary in acks.interchanges for g in summary.groups if g.kind}
     outbound_kind = OutboundKind.IMPLEMENTATION_ACK if "999" in kinds else OutboundKind.FUNCTIONAL_ACK
@@ -214,13 +379,25 @@ def _acknowledge_file(
         partner_id=profile.id,
         kind=outbound_kind,
         cause_key=cause,
-        content=acks.data,
+        content=content,
         interchange_control_number=int(first.reply_control_number) if first.reply_control_number else None,
         file_name=f"{profile.id}-{outbound_kind.value}-{first.reply_control_number}.x12",
         interchange_id=interchange_id,
         at=runtime.now(),
     )
     report.documents.append(f"{outbound_kind.value} ({document.file_name})")
+
+
+def _marked_test(data: bytes) -> bytes:
+    """Our acknowledgements with ISA15 T: a partner in test mode gets nothing marked production,
+    even for an interchange it marked P (the 997 would otherwise copy its usage)."""
+    marked = bytearray(data)
+    for event in X12Reader(data):
+        if isinstance(event, InterchangeStart):
+            fields = event.interchange.isa.fields  # ["ISA", ISA01, ..., ISA16]: we wrote all of them
+            at = event.interchange.offset + sum(len(value) + 1 for value in fields[:15])
+            marked[at : at + 1] = b"T"
+    return bytes(marked)
 
 
 def _apply(

@@ -8,14 +8,15 @@ finds the document already recorded instead of writing a second one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from edi.x12.delimiters import Delimiters
 from edi.x12.writer import GroupSpec, SegmentFields, build_interchange, write_interchange
 from engine.db.session import UnitOfWork, unit_of_work
-from engine.db.tables import OutboundDocument, OutboundKind
+from engine.db.tables import OutboundDocument, OutboundKind, OutboundStatus
 from engine.files import write_atomically
 from engine.model import Acknowledgement, Order, ShipNotice
 from engine.rules import OutboundDocument as CanonicalDocument
@@ -76,7 +77,6 @@ def record(
     rendered = render(document, profile, order)
     segments = runtime.partners.hooks(profile.id).adjust_outbound(rendered.segments)
     us = runtime.workspace.settings.us
-    delimiters = profile.delimiters
     version = _version_of(profile, rendered.set_id)
     test = bool(getattr(document, "test", False)) or profile.usage == "T"
     ich = build_interchange(
@@ -90,14 +90,9 @@ def record(
         control_numbers=uow.control_numbers,
         usage="T" if test else "P",
         now=now,
-        delimiters=Delimiters(
-            element=delimiters.element,
-            component=delimiters.component,
-            segment=delimiters.segment,
-            repetition=delimiters.repetition,
-        ),
+        delimiters=_delimiters(profile),
     )
-    data = write_interchange(ich, line_break=delimiters.line_break)
+    data = write_interchange(ich, line_break=profile.delimiters.line_break)
     group = ich.groups[0]
     isa13, gs06, st02 = ich.control_number, group.control_number, group.sets[0].control_number
     return uow.outbound.add(
@@ -117,21 +112,98 @@ def record(
     )
 
 
+def _delimiters(profile: PartnerProfile) -> Delimiters:
+    """The delimiters we write to this partner with."""
+    ours = profile.delimiters
+    return Delimiters(element=ours.element, component=ours.component, segment=ours.segment, repetition=ours.repetition)
+
+
 def _version_of(profile: PartnerProfile, set_id: str) -> str:
     return profile.version_of(DOCUMENT_OF_SET[set_id])
 
 
-def flush_outbox(runtime: Runtime) -> list[str]:
+@dataclass(frozen=True)
+class InterchangeHeader:
+    """What a reply needs of an inbound ISA: who sent it to whom, its number, date, time, version, usage."""
+
+    sender: tuple[str, str]  # ISA05, ISA06
+    receiver: tuple[str, str]  # ISA07, ISA08
+    control_number: str  # ISA13
+    date: str  # ISA09
+    time: str  # ISA10
+    version: str  # ISA12
+    test: bool  # ISA15 T
+
+
+def record_interchange_ack(
+    uow: UnitOfWork,
+    runtime: Runtime,
+    profile: PartnerProfile,
+    *,
+    answering: InterchangeHeader,
+    code: str,
+    cause_key: str,
+    interchange_id: int,
+    now: datetime,
+) -> OutboundDocument:
+    """A TA1 rejecting an inbound interchange envelope with TA105 ``code``, recorded once for ``cause_key``.
+
+    It goes back from the interchange's receiver to its sender, in its ISA12 version and usage
+    (T when the partner is in test mode), with ISA13, ISA09 and ISA10 copied into TA101..TA103 (X12.5).
+    """
+    existing = uow.outbound.for_cause(cause_key)
+    if existing is not None:
+        return existing
+    usage = "T" if answering.test or profile.usage == "T" else "P"
+    ich = build_interchange(
+        answering.receiver,
+        answering.sender,
+        [],
+        ta1s=[["TA1", answering.control_number, answering.date, answering.time, "R", code]],
+        control_numbers=uow.control_numbers,
+        usage=usage,
+        now=now,
+        delimiters=_delimiters(profile),
+        interchange_version=answering.version,
+    )
+    data = write_interchange(ich, line_break=profile.delimiters.line_break)
+    return uow.outbound.add(
+        partner_id=profile.id,
+        kind=OutboundKind.INTERCHANGE_ACK,
+        cause_key=cause_key,
+        content=data,
+        sender=":".join(answering.receiver),
+        receiver=":".join(answering.sender),
+        interchange_control_number=int(ich.control_number),
+        file_name=f"{profile.id}-TA1-{ich.control_number}.x12",
+        interchange_id=interchange_id,
+        at=now,
+    )
+
+
+def flush_outbox(runtime: Runtime, *, after_each: Callable[[Path], None] | None = None) -> list[str]:
     """Place every pending document in its partner's outbox folder (atomically); say which.
 
     Runs after the transaction that recorded the documents: a crash before it leaves them
-    pending, and the next run writes the same bytes under the same name.
+    pending, and the next run writes the same bytes under the same name. Each document is
+    written and marked sent in a transaction of its own, holding the document's row, so a crash
+    in the middle rewrites at most the one document written and not yet marked (same name, same
+    bytes, same ISA13: the partner's duplicate check drops it), and two workers flushing at
+    once never both write one document. ``after_each`` is called with each file placed, before
+    it is marked sent.
     """
-    placed: list[str] = []
     with unit_of_work(runtime.sessions) as uow:
-        for document in uow.outbound.pending():
+        waiting = [document.id for document in uow.outbound.pending()]
+    placed: list[str] = []
+    for document_id in waiting:
+        with unit_of_work(runtime.sessions) as uow:
+            document = uow.session.get(OutboundDocument, document_id, with_for_update=True, populate_existing=True)
+            if document is None or document.status is not OutboundStatus.PENDING:
+                continue  # another worker placed it meanwhile
             folder = runtime.workspace.outbox_dir / document.partner_id
             path = write_atomically(folder, document.file_name or f"document-{document.id}.x12", document.content)
+            if after_each is not None:
+                after_each(path)
             uow.outbound.mark_sent(document.id, at=runtime.now())
-            placed.append(str(path))
+        placed.append(str(path))
     return placed

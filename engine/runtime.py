@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Workspace, load_workspace
@@ -55,6 +56,12 @@ class Runtime:
                     profile_hash=digest,
                     test_mode=profile.usage == "T",
                 )
+
+    def close(self) -> None:
+        """Close the database connections this runtime opened; it is not used afterwards."""
+        bind = self.sessions.kw.get("bind")
+        if isinstance(bind, Engine):
+            bind.dispose()
 
     def now(self) -> datetime:
         return self.clock()

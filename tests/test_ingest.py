@@ -1,48 +1,40 @@
-"""The ingest pipeline end to end on a real SQLite workspace with the example partners:
-inbound files become orders, the rules run, and the owed documents land in the outbox."""
+"""The ingest pipeline end to end on a real workspace with the example partners, on SQLite and on
+PostgreSQL: inbound files become orders, the rules run, and the owed documents land in the outbox."""
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from edi.x12.reader import X12Reader
-from edi.x12.structures import TransactionSet
-from edi.x12.validate import validated_events
-from engine.config import CONFIG_NAME, DEFAULT_CONFIG
 from engine.db.session import unit_of_work
 from engine.ingest import ingest_file
 from engine.model import CancelReason, OrderStatus
 from engine.rules import RuleRefused
 from engine.runtime import Runtime
 from engine.services import acknowledge_cancels, cancel, mark_backordered, show_order
-from mappings.profiles import EXAMPLES_DIR
+from tests.pipeline_fixtures import (
+    clock,
+    database_url,
+    migrated_postgres,
+    migrated_sqlite_template,
+    open_runtime,
+    outbox,
+    runtime,
+    sample,
+    sets_in,
+)
 
-NOW = datetime(2024, 3, 2, 15, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def runtime(tmp_path: Path) -> Runtime:
-    (tmp_path / CONFIG_NAME).write_text(DEFAULT_CONFIG)
-    shutil.copytree(EXAMPLES_DIR, tmp_path / "partners", ignore=shutil.ignore_patterns("__pycache__"))
-    return Runtime.open(tmp_path, clock=lambda: NOW)
-
-
-def sample(runtime: Runtime, partner: str, name: str) -> Path:
-    return next(p for p in runtime.partners.samples(partner) if p.name.startswith(name))
-
-
-def outbox(runtime: Runtime, partner: str) -> list[Path]:
-    folder = runtime.workspace.outbox_dir / partner
-    return sorted(folder.iterdir()) if folder.exists() else []
-
-
-def sets_in(path: Path) -> list[TransactionSet]:
-    return [e for e in validated_events(X12Reader(path)) if isinstance(e, TransactionSet)]
+__all__ = [
+    "clock",
+    "database_url",
+    "migrated_postgres",
+    "migrated_sqlite_template",
+    "open_runtime",
+    "runtime",
+]  # fixtures
 
 
 def test_an_850_becomes_a_new_order_with_a_997_and_an_855_when_the_partner_wants_one(runtime: Runtime) -> None:
