@@ -20,8 +20,12 @@ def safe_name(name: str, *, limit: int = 120) -> str:
     return cleaned[:limit]
 
 
-def write_atomically(folder: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` as ``folder/name`` so that readers see all of it or nothing."""
+def write_atomically(folder: Path, name: str, data: bytes, *, sync_folder: bool = True) -> Path:
+    """Write ``data`` as ``folder/name`` so that readers see all of it or nothing.
+
+    The file is on disk when this returns; its name is too unless ``sync_folder`` is false, when
+    the caller calls ``sync_folder`` once for many files before relying on them.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / safe_name(name)
     temporary = folder / f".{final.name}.{os.getpid()}.tmp"
@@ -30,12 +34,18 @@ def write_atomically(folder: Path, name: str, data: bytes) -> Path:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, final)
+    if sync_folder:
+        sync_folder_of(folder)
+    return final
+
+
+def sync_folder_of(folder: Path) -> None:
+    """Make the names in ``folder`` durable (the renames of ``write_atomically``)."""
     directory = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
-    return final
 
 
 def sha256(data: bytes) -> str:

@@ -26,7 +26,7 @@ does nothing, so that tests can replace it to stop the pipeline there and prove 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,20 @@ from edi.x12.acks import acknowledge
 from edi.x12.reader import X12Reader
 from edi.x12.structures import InterchangeStart, TransactionSet
 from edi.x12.validate import validated_events
-from engine.db.repository import CauseAlreadyHandled, InterchangeAlreadyCommitted, OrderExists, StaleOrder
+from engine.db.repository import (
+    CauseAlreadyHandled,
+    InterchangeAlreadyCommitted,
+    OrderExists,
+    SetRecord,
+    StaleOrder,
+    StoredOrder,
+)
 from engine.db.session import UnitOfWork, unit_of_work
 from engine.db.tables import Interchange, InterchangeStatus, OutboundKind, SetStatus
 from engine.files import archive
-from engine.model import OrderChange
-from engine.outbound import InterchangeHeader, flush_outbox, record, record_interchange_ack
+from engine.model import Order, OrderChange
+from engine.outbound import InterchangeHeader, flush_outbox, prepare, record, record_interchange_ack
+from engine.rules import OutboundDocument as CanonicalDocument
 from engine.rules import (
     Outcome,
     RuleRefused,
@@ -316,42 +324,161 @@ def _process(
     now = runtime.now()
     _acknowledge_file(uow, runtime, profile, data, interchange_id, report)
     crash_point("acknowledged")
+    applied = _Applied(uow, interchange_id, bulk=not uow.interchanges.has_sets(interchange_id))
+    orders = _PurchaseOrders(uow, runtime, profile, report, applied, test=test or profile.terms.test_mode)
     for position, ts in enumerate(_sets(data, report.file), start=1):
         group = ts.group
         errors = [f for f in ts.findings if f.is_error]
         entry: dict[str, Any] = {"position": position, "set": ts.id, "control_number": ts.control_number}
         report.sets.append(entry)
         if group is None or errors or not group.supported or any(f.is_error for f in group.findings):
-            row = uow.interchanges.record_set(
-                interchange_id, position, status=SetStatus.REJECTED, set_id=ts.id,
-                group_control_number=group.control_number if group else None,
-                set_control_number=ts.control_number, findings=ts.findings,
-            )  # fmt: skip
             reason = _first_sentence(errors) or "its functional group was rejected"
-            uow.interchanges.quarantine(
-                interchange_id, reason=reason, findings=ts.findings, transaction_set_id=row.id, at=now
-            )
-            entry["status"] = "quarantined"
-            entry["reason"] = reason
+            applied.refuse(position, ts, entry, reason, findings=ts.findings, at=now)
             continue
         document_id = f"interchange:{interchange_id}:set:{position}"
+        if ts.id == "850":
+            orders.add(position, ts, entry, document_id)
+            continue
+        orders.apply()  # a later set may concern an order of the batch: apply the batch first
         try:
             order_id = _apply(uow, runtime, profile, ts, document_id, test, report)
         except (RuleRefused, MappingError, NotApplied) as refusal:
-            row = uow.interchanges.record_set(
-                interchange_id, position, status=SetStatus.REJECTED, set_id=ts.id,
-                group_control_number=group.control_number, set_control_number=ts.control_number, findings=ts.findings,
-            )  # fmt: skip
-            uow.interchanges.quarantine(interchange_id, reason=str(refusal), transaction_set_id=row.id, at=now)
-            entry["status"] = "quarantined"
-            entry["reason"] = str(refusal)
+            applied.refuse(position, ts, entry, str(refusal), at=now)
             continue
-        uow.interchanges.record_set(
-            interchange_id, position, status=SetStatus.ACCEPTED, set_id=ts.id,
-            group_control_number=group.control_number, set_control_number=ts.control_number,
-            findings=ts.findings, order_id=order_id,
-        )  # fmt: skip
+        applied.accept(position, ts, entry, order_id)
+    orders.apply()
+    applied.flush()
+
+
+class _Applied:
+    """What became of each set of the file: refused sets are recorded and quarantined at once;
+    accepted ones are recorded together at the end when the interchange has no set recorded yet."""
+
+    def __init__(self, uow: UnitOfWork, interchange_id: int, *, bulk: bool) -> None:
+        self.uow, self.interchange_id, self.bulk = uow, interchange_id, bulk
+        self.waiting: list[SetRecord] = []
+
+    def accept(self, position: int, ts: TransactionSet, entry: dict[str, Any], order_id: int | None) -> None:
+        assert ts.group is not None
+        record = SetRecord(
+            position, SetStatus.ACCEPTED, ts.id, ts.group.control_number, ts.control_number, ts.findings, order_id
+        )
         entry["status"] = "applied"
+        if self.bulk:
+            self.waiting.append(record)
+        else:
+            self.uow.interchanges.record_set(self.interchange_id, **asdict(record))
+
+    def refuse(
+        self, position: int, ts: TransactionSet, entry: dict[str, Any], reason: str, *,
+        findings: list[Finding] | None = None, at: datetime,
+    ) -> None:  # fmt: skip
+        """Record the set rejected and quarantine it with ``reason`` (and its findings, when they are why)."""
+        row = self.uow.interchanges.record_set(
+            self.interchange_id, position, status=SetStatus.REJECTED, set_id=ts.id,
+            group_control_number=ts.group.control_number if ts.group else None,
+            set_control_number=ts.control_number, findings=ts.findings,
+        )  # fmt: skip
+        self.uow.interchanges.quarantine(
+            self.interchange_id, reason=reason, findings=findings or (), transaction_set_id=row.id, at=at
+        )
+        entry["status"] = "quarantined"
+        entry["reason"] = reason
+
+    def flush(self) -> None:
+        self.uow.interchanges.record_new_sets(self.interchange_id, self.waiting)
+        self.waiting = []
+
+
+@dataclass
+class _Waiting:
+    """A purchase order read from the file, not yet applied."""
+
+    position: int
+    ts: TransactionSet
+    entry: dict[str, Any]
+    document_id: str
+    incoming: Order
+
+
+class _PurchaseOrders:
+    """A file's 850s, applied a few hundred at a time: one query finds the orders they concern,
+    new orders are stored with one statement per table, and the documents they owe take their
+    control numbers in memory (``DatabaseControlNumbers.held``). The outcome is the one applying
+    them one by one gives: the same orders, events, documents and control numbers, in file order.
+
+    Another set of the file, or a second 850 for a PO number waiting here, applies the batch
+    first, so every set sees the orders as the sets before it left them.
+    """
+
+    SIZE = 500
+
+    def __init__(
+        self, uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, report: IngestReport, applied: _Applied,
+        *, test: bool,
+    ) -> None:  # fmt: skip
+        self.uow, self.runtime, self.profile, self.report, self.applied = uow, runtime, profile, report, applied
+        self.test = test
+        self.waiting: dict[str, _Waiting] = {}
+
+    def add(self, position: int, ts: TransactionSet, entry: dict[str, Any], document_id: str) -> None:
+        try:
+            incoming = _read_order(self.runtime, self.profile, ts, self.test)
+        except MappingError as refusal:
+            self.applied.refuse(position, ts, entry, str(refusal), at=self.runtime.now())
+            return
+        if incoming.po_number in self.waiting:
+            self.apply()
+        self.waiting[incoming.po_number] = _Waiting(position, ts, entry, document_id, incoming)
+        if len(self.waiting) >= self.SIZE:
+            self.apply()
+
+    def apply(self) -> None:
+        if not self.waiting:
+            return
+        uow, profile, now = self.uow, self.profile, self.runtime.now()
+        waiting = sorted(self.waiting.values(), key=lambda w: w.position)
+        self.waiting = {}
+        stored = uow.orders.find_many(profile.id, [w.incoming.po_number for w in waiting], test=self.test)
+        decided: list[tuple[_Waiting, Outcome, StoredOrder | None]] = []
+        for item in waiting:
+            before = stored.get(item.incoming.po_number)
+            try:
+                outcome = receive_order(
+                    before.order if before else None, item.incoming, terms=profile.terms,
+                    document_id=item.document_id, now=now,
+                )  # fmt: skip
+            except RuleRefused as refusal:
+                self.applied.refuse(item.position, item.ts, item.entry, str(refusal), at=now)
+                continue
+            decided.append((item, outcome, before))
+        new = [outcome.order for _, outcome, before in decided if before is None]
+        ids = iter(saved.id for saved in uow.orders.add_new(new, at=now))
+        owed: list[dict[str, Any]] = []
+        with uow.control_numbers.held():
+            for item, outcome, before in decided:
+                if before is None:
+                    order_id = next(ids)
+                    for cause, document in _causes(outcome, order_id):
+                        columns = prepare(
+                            uow, self.runtime, profile, document, cause_key=cause, order=outcome.order,
+                            order_id=order_id, now=now,
+                        )  # fmt: skip
+                        owed.append(columns)
+                        self.report.documents.append(f"{columns['kind']} ({columns['file_name']})")
+                    self.report.orders.append(outcome.order.po_number)
+                else:
+                    order_id = _store(uow, self.runtime, profile, outcome, before.version, self.report)
+                self.applied.accept(item.position, item.ts, item.entry, order_id)
+            uow.outbound.add_new(owed)
+
+
+def _read_order(runtime: Runtime, profile: PartnerProfile, ts: TransactionSet, test: bool) -> Order:
+    """An 850 as the canonical order, adjusted by the partner's hook, in the live or the test space."""
+    assert ts.group is not None
+    incoming = po850.read_order(ts, profile, version=ts.group.version)
+    incoming = runtime.partners.hooks(profile.id).adjust_order(incoming)
+    return incoming.model_copy(update={"partner_id": profile.id, "test": test})
 
 
 def _first_sentence(findings: list[Finding]) -> str | None:
@@ -411,9 +538,7 @@ def _apply(
     terms = profile.terms
     test = test or terms.test_mode
     if ts.id == "850":
-        incoming = po850.read_order(ts, profile, version=version)
-        incoming = runtime.partners.hooks(profile.id).adjust_order(incoming)
-        incoming = incoming.model_copy(update={"partner_id": profile.id, "test": test})
+        incoming = _read_order(runtime, profile, ts, test)
         stored = uow.orders.find(profile.id, incoming.po_number, test=test)
         outcome = receive_order(
             stored.order if stored else None, incoming, terms=terms, document_id=document_id, now=now
@@ -466,14 +591,19 @@ def owe_documents(
     uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, outcome: Outcome, order_id: int, written: list[str]
 ) -> None:
     """Record every document the outcome owes, each under the event that caused it."""
-    events = len(outcome.order.events)
-    for index, document in enumerate(outcome.documents):
-        cause = f"order:{order_id}:event:{events}:document:{index}"
+    for cause, document in _causes(outcome, order_id):
         row = record(
             uow, runtime, profile, document, cause_key=cause, order=outcome.order, order_id=order_id,
             now=runtime.now(),
         )  # fmt: skip
         written.append(f"{row.kind} ({row.file_name})")
+
+
+def _causes(outcome: Outcome, order_id: int) -> Iterator[tuple[str, CanonicalDocument]]:
+    """Each document the outcome owes, under the cause key that names it: the order and its latest event."""
+    events = len(outcome.order.events)
+    for index, document in enumerate(outcome.documents):
+        yield f"order:{order_id}:event:{events}:document:{index}", document
 
 
 def _read_functional_acks(uow: UnitOfWork, profile: PartnerProfile, ts: TransactionSet, report: IngestReport) -> None:

@@ -12,12 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from edi.x12.delimiters import Delimiters
 from edi.x12.writer import GroupSpec, SegmentFields, build_interchange, write_interchange
 from engine.db.session import UnitOfWork, unit_of_work
-from engine.db.tables import OutboundDocument, OutboundKind, OutboundStatus
-from engine.files import write_atomically
+from engine.db.tables import OutboundDocument, OutboundKind
+from engine.files import sync_folder_of, write_atomically
 from engine.model import Acknowledgement, Order, ShipNotice
 from engine.rules import OutboundDocument as CanonicalDocument
 from engine.runtime import Runtime
@@ -72,6 +73,26 @@ def record(
     existing = uow.outbound.for_cause(cause_key)
     if existing is not None:
         return existing
+    columns = prepare(uow, runtime, profile, document, cause_key=cause_key, order=order, order_id=order_id, now=now)
+    return uow.outbound.add(**columns)
+
+
+def prepare(
+    uow: UnitOfWork,
+    runtime: Runtime,
+    profile: PartnerProfile,
+    document: CanonicalDocument,
+    *,
+    cause_key: str,
+    order: Order | None = None,
+    order_id: int | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Render and envelope ``document``, taking its control numbers: ``OutboundRepository.add``'s arguments.
+
+    For a cause known to be new (``OutboundRepository.add_new`` records many at once); ``record``
+    checks the cause first.
+    """
     if profile.x12 is None:
         raise OutboundError(f"partner {profile.id} has no X12 identity to send a document to")
     rendered = render(document, profile, order)
@@ -95,21 +116,21 @@ def record(
     data = write_interchange(ich, line_break=profile.delimiters.line_break)
     group = ich.groups[0]
     isa13, gs06, st02 = ich.control_number, group.control_number, group.sets[0].control_number
-    return uow.outbound.add(
-        partner_id=profile.id,
-        kind=OutboundKind(rendered.set_id),
-        cause_key=cause_key,
-        content=data,
-        sender=f"{us.isa_qualifier}:{us.isa_id}",
-        receiver=f"{profile.x12.isa_qualifier}:{profile.x12.isa_id}",
-        interchange_control_number=int(isa13),
-        group_control_number=int(gs06),
-        set_control_number=int(st02),
-        file_name=f"{profile.id}-{rendered.set_id}-{isa13}.x12",
-        due_at=now + timedelta(hours=profile.deadlines.functional_ack_expected_hours),
-        order_id=order_id,
-        at=now,
-    )
+    return {
+        "partner_id": profile.id,
+        "kind": OutboundKind(rendered.set_id),
+        "cause_key": cause_key,
+        "content": data,
+        "sender": f"{us.isa_qualifier}:{us.isa_id}",
+        "receiver": f"{profile.x12.isa_qualifier}:{profile.x12.isa_id}",
+        "interchange_control_number": int(isa13),
+        "group_control_number": int(gs06),
+        "set_control_number": int(st02),
+        "file_name": f"{profile.id}-{rendered.set_id}-{isa13}.x12",
+        "due_at": now + timedelta(hours=profile.deadlines.functional_ack_expected_hours),
+        "order_id": order_id,
+        "at": now,
+    }
 
 
 def _delimiters(profile: PartnerProfile) -> Delimiters:
@@ -181,29 +202,38 @@ def record_interchange_ack(
     )
 
 
+#: How many documents ``flush_outbox`` places and marks sent per transaction.
+FLUSH_BATCH = 200
+
+
 def flush_outbox(runtime: Runtime, *, after_each: Callable[[Path], None] | None = None) -> list[str]:
     """Place every pending document in its partner's outbox folder (atomically); say which.
 
     Runs after the transaction that recorded the documents: a crash before it leaves them
-    pending, and the next run writes the same bytes under the same name. Each document is
-    written and marked sent in a transaction of its own, holding the document's row, so a crash
-    in the middle rewrites at most the one document written and not yet marked (same name, same
-    bytes, same ISA13: the partner's duplicate check drops it), and two workers flushing at
-    once never both write one document. ``after_each`` is called with each file placed, before
-    it is marked sent.
+    pending, and the next run writes the same bytes under the same names. Documents are placed
+    ``FLUSH_BATCH`` at a time, each batch in a transaction of its own that holds their rows: the
+    files are written, their folders synced once, and the batch marked sent with one statement.
+    A crash in the middle rewrites at most the files of one batch that were written and not yet
+    marked (same name, same bytes, same ISA13: the partner's duplicate check drops them), and
+    two workers flushing at once never both write one document. ``after_each`` is called with
+    each file placed, before it is marked sent.
     """
     with unit_of_work(runtime.sessions) as uow:
         waiting = [document.id for document in uow.outbound.pending()]
     placed: list[str] = []
-    for document_id in waiting:
+    for start in range(0, len(waiting), FLUSH_BATCH):
         with unit_of_work(runtime.sessions) as uow:
-            document = uow.session.get(OutboundDocument, document_id, with_for_update=True, populate_existing=True)
-            if document is None or document.status is not OutboundStatus.PENDING:
-                continue  # another worker placed it meanwhile
-            folder = runtime.workspace.outbox_dir / document.partner_id
-            path = write_atomically(folder, document.file_name or f"document-{document.id}.x12", document.content)
-            if after_each is not None:
-                after_each(path)
-            uow.outbound.mark_sent(document.id, at=runtime.now())
-        placed.append(str(path))
+            folders: set[Path] = set()
+            documents = uow.outbound.hold_pending(waiting[start : start + FLUSH_BATCH])
+            for document in documents:  # another worker may have placed some meanwhile
+                folder = runtime.workspace.outbox_dir / document.partner_id
+                name = document.file_name or f"document-{document.id}.x12"
+                path = write_atomically(folder, name, document.content, sync_folder=False)
+                folders.add(folder)
+                if after_each is not None:
+                    after_each(path)
+                placed.append(str(path))
+            for folder in sorted(folders):
+                sync_folder_of(folder)
+            uow.outbound.mark_sent_many([document.id for document in documents], at=runtime.now())
     return placed

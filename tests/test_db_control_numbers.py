@@ -180,3 +180,55 @@ def test_threads_wait_for_each_others_counter_rather_than_fail(db: Db) -> None:
 
     run_together([first, second])
     assert order == ["first commits", "second took 2"]
+
+
+def test_held_numbers_are_the_ones_the_upserts_would_have_handed_out(db: Db) -> None:
+    add_partner(db)
+    with unit_of_work(db.sessions) as uow:
+        assert send(uow, "before") == 1
+    with unit_of_work(db.sessions) as uow, uow.control_numbers.held():
+        assert [send(uow, f"held.{n}") for n in range(5)] == [2, 3, 4, 5, 6]
+        assert uow.control_numbers.next_group("ACMESUPPLY", "NORTHWIND") == 1
+        assert uow.control_numbers.last(ControlLevel.INTERCHANGE, US, THEM) == 6
+    with unit_of_work(db.sessions) as uow:
+        assert uow.control_numbers.last(ControlLevel.INTERCHANGE, US, THEM) == 6  # written back once, at the end
+        assert send(uow, "after") == 7
+    assert committed_numbers(db) == list(range(1, 8))
+
+
+def test_held_numbers_are_given_back_when_the_transaction_rolls_back(db: Db) -> None:
+    add_partner(db)
+    with pytest.raises(RolledBack), unit_of_work(db.sessions) as uow, uow.control_numbers.held():
+        assert [send(uow, "a"), send(uow, "b")] == [1, 2]
+        raise RolledBack
+    with unit_of_work(db.sessions) as uow, uow.control_numbers.held():
+        assert [send(uow, "a"), send(uow, "b")] == [1, 2]
+    assert committed_numbers(db) == [1, 2]
+
+
+def test_held_numbers_still_stop_at_nine_digits(db: Db) -> None:
+    with unit_of_work(db.sessions) as uow:
+        uow.control_numbers.advance_to(ControlLevel.SET, "A", "B", MAX_CONTROL_NUMBER - 2)
+    with pytest.raises(ControlNumbersExhausted), unit_of_work(db.sessions) as uow, uow.control_numbers.held():
+        assert uow.control_numbers.next_set("A", "B") == MAX_CONTROL_NUMBER - 1
+        assert uow.control_numbers.next_set("A", "B") == MAX_CONTROL_NUMBER
+        uow.control_numbers.next_set("A", "B")
+
+
+def test_concurrent_held_and_single_takers_never_share_a_number(db: Db) -> None:
+    """Workers taking runs of numbers in memory and workers taking one at a time, at once: no number twice, no gap."""
+    add_partner(db)
+
+    def worker(name: str, held: bool) -> None:
+        for n in range(6):
+            with unit_of_work(db.sessions) as uow:
+                if held:
+                    with uow.control_numbers.held():
+                        for d in range(3):
+                            send(uow, f"{name}.{n}.{d}")
+                else:
+                    send(uow, f"{name}.{n}")
+
+    run_together([lambda i=i: worker(f"w{i}", held=i % 2 == 0) for i in range(4)])
+    taken = committed_numbers(db)
+    assert sorted(taken) == list(range(1, len(taken) + 1)) and len(taken) == 2 * 6 * 3 + 2 * 6

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -84,6 +84,11 @@ def _one(session: Session, kind: type[R], key: Any) -> R:
     if row is None:
         raise NotFound(f"no {kind.__name__} {key!r}")
     return row
+
+
+def _table(mapped: type[Any]) -> Table:
+    """The Core table of a mapped class, for statements that write many rows at once."""
+    return cast(Table, mapped.__table__)
 
 
 def _text(value: str | None, what: str) -> str | None:
@@ -233,12 +238,66 @@ class OrderRepository:
             raise StaleOrder(_describe(order) + " was changed by another transaction: read it again") from error
         return StoredOrder(row.id, row.version, order)
 
+    def add_new(self, orders: Sequence[Order], *, at: datetime | None = None) -> list[StoredOrder]:
+        """Store many new orders at once, in the order given (a file's purchase orders).
+
+        The same rows ``save`` writes, with one statement per table rather than several per
+        order. Raises ``OrderExists`` when any (partner, PO number, test) is taken, and nothing
+        of the batch may then be committed (the caller's transaction rolls back).
+        """
+        if not orders:
+            return []
+        partners = {order.partner_id for order in orders}
+        known = set(self.session.scalars(select(Partner.id).where(Partner.id.in_(partners))))
+        for order in orders:
+            if order.partner_id not in known:
+                raise NotFound(f"order {order.po_number!r} names partner {order.partner_id!r}, which is not stored")
+        now = at or utc_now()
+        documents = [order.model_dump(mode="json") for order in orders]
+        rows = [{**_order_columns(order, document), "version": 1, "created_at": now, "updated_at": now}
+                for order, document in zip(orders, documents, strict=True)]  # fmt: skip
+        try:
+            ids = list(
+                self.session.scalars(
+                    insert(_table(OrderRow)).returning(OrderRow.id, sort_by_parameter_order=True), rows
+                )
+            )
+        except IntegrityError as error:  # a PO number taken, perhaps by another transaction
+            raise OrderExists(
+                f"one of {len(orders)} new orders (first {_describe(orders[0])}) already exists"
+            ) from error
+        lines = [{"order_id": order_id, "position": position, **_line_columns(line)}
+                 for order_id, order in zip(ids, orders, strict=True)
+                 for position, line in enumerate(order.lines, start=1)]  # fmt: skip
+        events = [{"order_id": order_id, "position": position, **_event_columns(event)}
+                  for order_id, order in zip(ids, orders, strict=True)
+                  for position, event in enumerate(order.events, start=1)]  # fmt: skip
+        if lines:
+            self.session.execute(insert(_table(OrderLineRow)), lines)
+        if events:
+            self.session.execute(insert(_table(OrderEventRow)), events)
+        return [StoredOrder(order_id, 1, order) for order_id, order in zip(ids, orders, strict=True)]
+
     def get(self, order_id: int) -> StoredOrder:
         return _stored(_one(self.session, OrderRow, order_id))
 
     def find(self, partner_id: str, po_number: str, *, test: bool = False) -> StoredOrder | None:
         row = self._row(partner_id, po_number, test)
         return None if row is None else _stored(row)
+
+    def find_many(self, partner_id: str, po_numbers: Iterable[str], *, test: bool = False) -> dict[str, StoredOrder]:
+        """The stored orders among ``po_numbers``, by PO number: one query for a file's worth."""
+        wanted = sorted({_text(po, "PO number") or "" for po in po_numbers})
+        found: dict[str, StoredOrder] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            query = select(OrderRow).where(
+                OrderRow.partner_id == partner_id,
+                OrderRow.test == test,
+                OrderRow.po_number.in_(wanted[start : start + _IN_CHUNK]),
+            )
+            for row in self.session.scalars(query):
+                found[row.po_number] = _stored(row)
+        return found
 
     def list(self, where: OrderFilter | None = None, *, after: int | None = None, limit: int = 50) -> OrderPage:
         """Orders newest first, ``limit`` at a time, continuing ``after`` the last id seen.
@@ -285,21 +344,33 @@ def _stored(row: OrderRow) -> StoredOrder:
     return StoredOrder(row.id, row.version, Order.model_validate(row.document))
 
 
+#: How many values one ``IN (...)`` carries (SQLite allows 32,766 bound parameters, PostgreSQL 65,535).
+_IN_CHUNK = 500
+
+
+def _order_columns(order: Order, document: dict[str, Any]) -> dict[str, Any]:
+    """The order's searchable columns, copied from the canonical order."""
+    buyer = order.party(PartyRole.BUYING_PARTY)
+    return {
+        "partner_id": order.partner_id,
+        "po_number": _text(order.po_number, "PO number") or "",
+        "test": order.test,
+        "status": order.status,
+        "order_date": order.order_date,
+        "ship_by_date": order.ship_by_date,
+        "retailer": _text(buyer.name if buyer else None, "buying party name"),
+        "total": order.total,
+        "ordered_qty": sum((line.ordered_qty for line in order.lines), Decimal(0)),
+        "open_qty": sum((line.open_qty for line in order.lines), Decimal(0)),
+        "acknowledged": order.acknowledged,
+        "document": document,
+    }
+
+
 def _project(row: OrderRow, order: Order, document: dict[str, Any]) -> None:
     """Bring the row, its lines and its events in step with the canonical order."""
-    buyer = order.party(PartyRole.BUYING_PARTY)
-    row.partner_id = order.partner_id
-    row.po_number = _text(order.po_number, "PO number") or ""
-    row.test = order.test
-    row.status = order.status
-    row.order_date = order.order_date
-    row.ship_by_date = order.ship_by_date
-    row.retailer = _text(buyer.name if buyer else None, "buying party name")
-    row.total = order.total
-    row.ordered_qty = sum((line.ordered_qty for line in order.lines), Decimal(0))
-    row.open_qty = sum((line.open_qty for line in order.lines), Decimal(0))
-    row.acknowledged = order.acknowledged
-    row.document = document
+    for name, value in _order_columns(order, document).items():
+        setattr(row, name, value)
     _sync(row.lines, [_line_columns(line) for line in order.lines], OrderLineRow)
     _sync(row.events, [_event_columns(event) for event in order.events], OrderEventRow)
 
@@ -341,6 +412,19 @@ def _sync(rows: list[Any], wanted: Sequence[dict[str, Any]], make: type[Any]) ->
 
 
 # -- interchanges, sets, quarantine ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class SetRecord:
+    """One transaction set of an interchange, as ``record_new_sets`` stores it."""
+
+    position: int
+    status: SetStatus
+    set_id: str | None
+    group_control_number: str | None
+    set_control_number: str | None
+    findings: Sequence[Finding | Mapping[str, Any]] = ()
+    order_id: int | None = None
+
+
 @dataclass(frozen=True)
 class Reception:
     """What receiving an interchange found."""
@@ -559,6 +643,30 @@ class InterchangeRepository:
         self.session.flush()
         return row
 
+    def record_new_sets(self, interchange_id: int, records: Sequence[SetRecord]) -> None:
+        """Record many sets of an interchange none of whose sets is recorded yet, in one statement."""
+        if not records:
+            return
+        rows = [
+            {
+                "interchange_id": interchange_id,
+                "position": record.position,
+                "status": record.status,
+                "set_id": _text(record.set_id, "ST01"),
+                "group_control_number": _text(record.group_control_number, "GS06"),
+                "set_control_number": _text(record.set_control_number, "ST02"),
+                "findings": findings_json(record.findings),
+                "order_id": record.order_id,
+            }
+            for record in records
+        ]
+        self.session.execute(insert(_table(TransactionSet)), rows)
+
+    def has_sets(self, interchange_id: int) -> bool:
+        """Whether any set of the interchange is recorded (a rerun of a file processed before)."""
+        query = select(TransactionSet.id).where(TransactionSet.interchange_id == interchange_id).limit(1)
+        return self.session.scalars(query).first() is not None
+
     def sets(self, interchange_id: int) -> list[TransactionSet]:
         query = select(TransactionSet).where(TransactionSet.interchange_id == interchange_id)
         return list(self.session.scalars(query.order_by(TransactionSet.position)))
@@ -645,28 +753,36 @@ class OutboundRepository:
         if existing is not None:
             raise CauseAlreadyHandled(cause_key, existing.id)
         document = OutboundDocument(
-            partner_id=partner_id,
-            kind=kind,
-            cause_key=_text(cause_key, "cause key"),
-            status=OutboundStatus.PENDING,
-            sender=_text(sender, "sender"),
-            receiver=_text(receiver, "receiver"),
-            interchange_control_number=interchange_control_number,
-            group_control_number=group_control_number,
-            set_control_number=set_control_number,
-            file_name=_text(file_name, "file name"),
-            content=content,
-            interchange_id=interchange_id,
-            order_id=order_id,
-            created_at=at or utc_now(),
-            due_at=due_at,
-        )
+            **_outbound_columns(
+                {
+                    "partner_id": partner_id, "kind": kind, "cause_key": cause_key, "content": content,
+                    "sender": sender, "receiver": receiver, "interchange_control_number": interchange_control_number,
+                    "group_control_number": group_control_number, "set_control_number": set_control_number,
+                    "file_name": file_name, "due_at": due_at, "interchange_id": interchange_id,
+                    "order_id": order_id, "at": at,
+                }
+            )
+        )  # fmt: skip
         self.session.add(document)
         try:
             self.session.flush()
         except IntegrityError as error:  # a concurrent worker took the cause first
             raise CauseAlreadyHandled(cause_key, None) from error
         return document
+
+    def add_new(self, documents: Sequence[Mapping[str, Any]]) -> None:
+        """Record many documents whose causes are new (an order stored a moment ago), in one statement.
+
+        Each mapping holds ``add``'s keyword arguments. Raises ``CauseAlreadyHandled`` when a
+        cause has a document after all; the caller's transaction must then roll back.
+        """
+        if not documents:
+            return
+        rows = [_outbound_columns(d) for d in documents]
+        try:
+            self.session.execute(insert(_table(OutboundDocument)), rows)
+        except IntegrityError as error:
+            raise CauseAlreadyHandled(f"one of {len(rows)} causes (first {rows[0]['cause_key']!r})", None) from error
 
     def get(self, document_id: int) -> OutboundDocument:
         return _one(self.session, OutboundDocument, document_id)
@@ -681,6 +797,26 @@ class OutboundRepository:
         document.sent_at = at or utc_now()
         self.session.flush()
         return document
+
+    def hold_pending(self, document_ids: Sequence[int]) -> list[OutboundDocument]:
+        """Those of ``document_ids`` still pending, locked for this transaction (``FOR UPDATE``), by id."""
+        query = (
+            select(OutboundDocument)
+            .where(OutboundDocument.id.in_(document_ids), OutboundDocument.status == OutboundStatus.PENDING)
+            .order_by(OutboundDocument.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return list(self.session.scalars(query))
+
+    def mark_sent_many(self, document_ids: Sequence[int], *, at: datetime | None = None) -> None:
+        if document_ids:
+            self.session.execute(
+                update(OutboundDocument)
+                .where(OutboundDocument.id.in_(document_ids))
+                .values(status=OutboundStatus.SENT, sent_at=at or utc_now())
+                .execution_options(synchronize_session=False)
+            )
 
     def find_by_group(self, partner_id: str, group_control_number: int) -> OutboundDocument | None:
         """The document a partner's 997 answers (AK102 names our GS06); the latest if a number recurs."""
@@ -717,3 +853,24 @@ class OutboundRepository:
             document.status = OutboundStatus.OVERDUE
         self.session.flush()
         return overdue
+
+
+def _outbound_columns(d: Mapping[str, Any]) -> dict[str, Any]:
+    """A new, pending outbound document's columns from ``OutboundRepository.add``'s arguments."""
+    return {
+        "partner_id": d["partner_id"],
+        "kind": d["kind"],
+        "cause_key": _text(d["cause_key"], "cause key"),
+        "status": OutboundStatus.PENDING,
+        "sender": _text(d.get("sender"), "sender"),
+        "receiver": _text(d.get("receiver"), "receiver"),
+        "interchange_control_number": d.get("interchange_control_number"),
+        "group_control_number": d.get("group_control_number"),
+        "set_control_number": d.get("set_control_number"),
+        "file_name": _text(d.get("file_name"), "file name"),
+        "content": d["content"],
+        "interchange_id": d.get("interchange_id"),
+        "order_id": d.get("order_id"),
+        "created_at": d.get("at") or utc_now(),
+        "due_at": d.get("due_at"),
+    }
