@@ -23,6 +23,7 @@ from engine.db.repository import (
     OrderExists,
     OrderFilter,
     RepositoryError,
+    SetRecord,
     StaleOrder,
 )
 from engine.db.session import unit_of_work
@@ -566,3 +567,75 @@ def test_an_outbound_document_waits_for_its_997_and_is_overdue_without_one(db: D
     assert got[late].status is OutboundStatus.REJECTED and got[late].acknowledged_at == now
     assert got[never_due].status is OutboundStatus.SENT
     assert got[on_time].due_at == now + timedelta(hours=24)  # UTC in, UTC out
+
+
+# -- many at once ------------------------------------------------------------------------------------------
+def test_orders_stored_many_at_once_are_stored_as_one_at_a_time_would_be(db: Db) -> None:
+    add_partner(db)
+    numbers = count()
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(orders, min_size=1, max_size=4))
+    def many(batch: list[Order]) -> None:
+        batch = [o.model_copy(update={"po_number": f"{o.po_number}-{next(numbers)}"}) for o in batch]
+        with unit_of_work(db.sessions) as uow:
+            saved = uow.orders.add_new(batch)
+        assert [s.version for s in saved] == [1] * len(batch)
+        with unit_of_work(db.sessions) as uow:
+            found = uow.orders.find_many("acme", [o.po_number for o in batch if not o.test])
+            assert {po: f.order for po, f in found.items()} == {o.po_number: o for o in batch if not o.test}
+            assert [uow.orders.get(s.id).order for s in saved] == batch
+        for stored, order in zip(saved, batch, strict=True):
+            assert_columns_follow(db, stored.id, order)
+
+    many()
+
+
+def test_a_batch_with_a_taken_po_number_is_refused(db: Db) -> None:
+    add_partner(db)
+    with unit_of_work(db.sessions) as uow:
+        uow.orders.save(an_order("PO2"))
+    with pytest.raises(OrderExists, match="already exists"), unit_of_work(db.sessions) as uow:
+        uow.orders.add_new([an_order("PO1"), an_order("PO2")])
+    with pytest.raises(NotFound, match="partner 'initech'"), unit_of_work(db.sessions) as uow:
+        uow.orders.add_new([an_order("PO3"), an_order("PO4", partner_id="initech")])
+    with unit_of_work(db.sessions) as uow:
+        assert sorted(uow.orders.find_many("acme", ["PO1", "PO2", "PO3", "PO4"])) == ["PO2"]
+
+
+def test_documents_recorded_many_at_once_are_pending_and_keep_their_causes_unique(db: Db) -> None:
+    add_partner(db)
+    add_document(db, "855:order:1:v1")
+    fields = {"partner_id": "acme", "kind": OutboundKind.ORDER_ACK, "content": b"ISA"}
+    with unit_of_work(db.sessions) as uow:
+        uow.outbound.add_new([{**fields, "cause_key": f"855:order:{n}:v1", "file_name": f"f{n}"} for n in (2, 3)])
+    with pytest.raises(CauseAlreadyHandled), unit_of_work(db.sessions) as uow:
+        uow.outbound.add_new([{**fields, "cause_key": "855:order:4:v1"}, {**fields, "cause_key": "855:order:1:v1"}])
+    with unit_of_work(db.sessions) as uow:
+        pending = uow.outbound.pending()
+        assert [(d.cause_key, d.file_name) for d in pending] == [
+            ("855:order:1:v1", None), ("855:order:2:v1", "f2"), ("855:order:3:v1", "f3"),
+        ]  # fmt: skip
+        held = uow.outbound.hold_pending([d.id for d in pending[1:]])
+        uow.outbound.mark_sent_many([d.id for d in held], at=datetime(2025, 5, 1, tzinfo=UTC))
+    with unit_of_work(db.sessions) as uow:
+        assert [d.cause_key for d in uow.outbound.pending()] == ["855:order:1:v1"]
+        assert uow.outbound.hold_pending([pending[1].id]) == []  # sent already: nothing to hold
+
+
+def test_sets_recorded_many_at_once_read_back_as_recorded(db: Db) -> None:
+    add_partner(db)
+    reception = receive(db)
+    finding = Finding(level=Level.ELEMENT, code="7", message="BEG05 is not a date", interchange="000000001")
+    with unit_of_work(db.sessions) as uow:
+        assert not uow.interchanges.has_sets(reception.interchange_id)
+        uow.interchanges.record_new_sets(
+            reception.interchange_id,
+            [SetRecord(1, SetStatus.ACCEPTED, "850", "1", "0001"), SetRecord(2, SetStatus.ACCEPTED, "850", "1", "0002", [finding])],
+        )  # fmt: skip
+    with unit_of_work(db.sessions) as uow:
+        assert uow.interchanges.has_sets(reception.interchange_id)
+        sets = uow.interchanges.sets(reception.interchange_id)
+        assert [(s.position, s.set_control_number, s.findings) for s in sets] == [
+            (1, "0001", []), (2, "0002", [finding.to_dict()]),
+        ]  # fmt: skip
