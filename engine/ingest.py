@@ -25,7 +25,7 @@ does nothing, so that tests can replace it to stop the pipeline there and prove 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,7 +50,7 @@ from engine.db.repository import (
 from engine.db.session import UnitOfWork, unit_of_work
 from engine.db.tables import Interchange, InterchangeStatus, OutboundKind, SetStatus
 from engine.files import archive
-from engine.model import Order, OrderChange
+from engine.model import Acknowledgement, Order, OrderChange, ShipNotice
 from engine.outbound import InterchangeHeader, flush_outbox, prepare, record, record_interchange_ack
 from engine.rules import OutboundDocument as CanonicalDocument
 from engine.rules import (
@@ -65,6 +65,7 @@ from engine.runtime import Runtime
 from mappings.profile import PartnerProfile
 from mappings.x12 import ack855, ack865, asn856, change860, po850
 from mappings.x12.common import MappingError
+from mappings.x12.registry import map_for
 
 #: Where ingest may stop, in the order a file passes them (``crash_point`` is called at each).
 CRASH_POINTS = (
@@ -124,7 +125,7 @@ def _unknown(profile: PartnerProfile, po_number: str) -> str:
     return f"{profile.name} has no order {po_number!r} in the engine"
 
 
-def _envelope(data: bytes) -> InterchangeHeader | None:
+def read_envelope(data: bytes) -> InterchangeHeader | None:
     """The first interchange's ISA, or None when there is none that can be split into its 16 elements."""
     for event in X12Reader(data):
         if isinstance(event, InterchangeStart):
@@ -143,14 +144,6 @@ def _envelope(data: bytes) -> InterchangeHeader | None:
     return None
 
 
-def _header(data: bytes) -> tuple[str, str, str, str, bool] | None:
-    """(sender, receiver, ISA13, '', test) of the first interchange, or None (``engine.reprocess`` reads it)."""
-    envelope = _envelope(data)
-    if envelope is None:
-        return None
-    return ":".join(envelope.sender), ":".join(envelope.receiver), envelope.control_number, "", envelope.test
-
-
 def ingest_file(runtime: Runtime, path: Path) -> IngestReport:
     """Ingest one file (see the module doc), then write every pending document to the outbox."""
     report = _ingest(runtime, path)
@@ -163,7 +156,7 @@ def _ingest(runtime: Runtime, path: Path) -> IngestReport:
     report = IngestReport(file=str(path), status="processed")
     digest, _ = archive(runtime.workspace.archive_dir, data)
     crash_point("archived")
-    envelope = _envelope(data)
+    envelope = read_envelope(data)
     if envelope is None:
         report.status = "unreadable"
         report.messages.append(f"{path}: no readable X12 interchange header (ISA) in the file")
@@ -321,9 +314,22 @@ def _process(
     uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, data: bytes, interchange_id: int,
     report: IngestReport, *, test: bool,
 ) -> None:  # fmt: skip
-    now = runtime.now()
-    _acknowledge_file(uow, runtime, profile, data, interchange_id, report)
+    acknowledge_file(uow, runtime, profile, data, interchange_id, report)
     crash_point("acknowledged")
+    apply_sets(uow, runtime, profile, data, interchange_id, report, test=test)
+
+
+def apply_sets(
+    uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, data: bytes, interchange_id: int,
+    report: IngestReport, *, test: bool, skip: Collection[int] = (), rejected_note: str = "",
+) -> list[int]:  # fmt: skip
+    """Map and apply each accepted set of the file in order, record every set, quarantine the
+    rejected ones; the positions applied.
+
+    ``skip``: positions applied before (a reprocess), reported as such and left alone.
+    ``rejected_note`` follows the reason of a set our acknowledgement rejected.
+    """
+    now = runtime.now()
     applied = _Applied(uow, interchange_id, bulk=not uow.interchanges.has_sets(interchange_id))
     orders = _PurchaseOrders(uow, runtime, profile, report, applied, test=test or profile.terms.test_mode)
     for position, ts in enumerate(_sets(data, report.file), start=1):
@@ -331,9 +337,13 @@ def _process(
         errors = [f for f in ts.findings if f.is_error]
         entry: dict[str, Any] = {"position": position, "set": ts.id, "control_number": ts.control_number}
         report.sets.append(entry)
+        if position in skip:
+            entry["status"] = "already applied"
+            continue
         if group is None or errors or not group.supported or any(f.is_error for f in group.findings):
             reason = _first_sentence(errors) or "its functional group was rejected"
             applied.refuse(position, ts, entry, reason, findings=ts.findings, at=now)
+            entry["reason"] += rejected_note
             continue
         document_id = f"interchange:{interchange_id}:set:{position}"
         if ts.id == "850":
@@ -341,13 +351,14 @@ def _process(
             continue
         orders.apply()  # a later set may concern an order of the batch: apply the batch first
         try:
-            order_id = _apply(uow, runtime, profile, ts, document_id, test, report)
+            order_id = apply_set(uow, runtime, profile, ts, document_id, test, report)
         except (RuleRefused, MappingError, NotApplied) as refusal:
             applied.refuse(position, ts, entry, str(refusal), at=now)
             continue
         applied.accept(position, ts, entry, order_id)
     orders.apply()
     applied.flush()
+    return applied.positions
 
 
 class _Applied:
@@ -357,9 +368,11 @@ class _Applied:
     def __init__(self, uow: UnitOfWork, interchange_id: int, *, bulk: bool) -> None:
         self.uow, self.interchange_id, self.bulk = uow, interchange_id, bulk
         self.waiting: list[SetRecord] = []
+        self.positions: list[int] = []
 
     def accept(self, position: int, ts: TransactionSet, entry: dict[str, Any], order_id: int | None) -> None:
         assert ts.group is not None
+        self.positions.append(position)
         record = SetRecord(
             position, SetStatus.ACCEPTED, ts.id, ts.group.control_number, ts.control_number, ts.findings, order_id
         )
@@ -423,7 +436,7 @@ class _PurchaseOrders:
 
     def add(self, position: int, ts: TransactionSet, entry: dict[str, Any], document_id: str) -> None:
         try:
-            incoming = _read_order(self.runtime, self.profile, ts, self.test)
+            incoming: Order = _read_document(self.runtime, self.profile, ts, self.test)
         except MappingError as refusal:
             self.applied.refuse(position, ts, entry, str(refusal), at=self.runtime.now())
             return
@@ -473,19 +486,21 @@ class _PurchaseOrders:
             uow.outbound.add_new(owed)
 
 
-def _read_order(runtime: Runtime, profile: PartnerProfile, ts: TransactionSet, test: bool) -> Order:
-    """An 850 as the canonical order, adjusted by the partner's hook, in the live or the test space."""
+def _read_document(runtime: Runtime, profile: PartnerProfile, ts: TransactionSet, test: bool) -> Any:
+    """The set's canonical document, read by its map (an order adjusted by the partner's hook), in
+    the live or the test space."""
     assert ts.group is not None
-    incoming = po850.read_order(ts, profile, version=ts.group.version)
-    incoming = runtime.partners.hooks(profile.id).adjust_order(incoming)
-    return incoming.model_copy(update={"partner_id": profile.id, "test": test})
+    document = map_for(ts.id).read(ts, profile, version=ts.group.version)
+    if ts.id == po850.SET_ID:
+        document = runtime.partners.hooks(profile.id).adjust_order(document)
+    return document.model_copy(update={"partner_id": profile.id, "test": test})
 
 
 def _first_sentence(findings: list[Finding]) -> str | None:
     return str(findings[0]) if findings else None
 
 
-def _acknowledge_file(
+def acknowledge_file(
     uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, data: bytes, interchange_id: int, report: IngestReport
 ) -> None:
     """The 997/999 (and TA1) owed for the whole file, recorded once for this interchange."""
@@ -527,54 +542,84 @@ def _marked_test(data: bytes) -> bytes:
     return bytes(marked)
 
 
-def _apply(
+def apply_set(
     uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, ts: TransactionSet, document_id: str, test: bool,
     report: IngestReport,
 ) -> int | None:  # fmt: skip
     """Map one accepted set and apply its rule; the order's id, when one was touched."""
     assert ts.group is not None
-    version = ts.group.version
-    now = runtime.now()
-    terms = profile.terms
-    test = test or terms.test_mode
-    if ts.id == "850":
-        incoming = _read_order(runtime, profile, ts, test)
-        stored = uow.orders.find(profile.id, incoming.po_number, test=test)
-        outcome = receive_order(
-            stored.order if stored else None, incoming, terms=terms, document_id=document_id, now=now
-        )
-        return _store(uow, runtime, profile, outcome, stored.version if stored else None, report)
-    if ts.id == "860":
-        change: OrderChange = change860.read_change(ts, profile, version=version)
-        change = change.model_copy(update={"partner_id": profile.id, "test": test})
-        stored = uow.orders.find(profile.id, change.po_number, test=test)
-        if stored is None:
-            raise NotApplied(_unknown(profile, change.po_number))
-        outcome = receive_change(stored.order, change, document_id=document_id, now=now)
-        return _store(uow, runtime, profile, outcome, stored.version, report)
-    if ts.id in ("855", "865"):
-        reader = ack855 if ts.id == "855" else ack865
-        ack = reader.read_ack(ts, profile, version=version).model_copy(update={"partner_id": profile.id, "test": test})
-        stored = uow.orders.find(profile.id, ack.po_number, test=test)
-        if stored is None:
-            raise NotApplied(_unknown(profile, ack.po_number))
-        outcome = apply_partner_acknowledgement(stored.order, ack, document_id=document_id, now=now)
-        return _store(uow, runtime, profile, outcome, stored.version, report)
-    if ts.id == "856":
-        notice = asn856.read_ship_notice(ts, profile, version=version)
-        notice = notice.model_copy(update={"partner_id": profile.id, "test": test})
-        touched = None
-        for shipped in notice.orders:
-            stored = uow.orders.find(profile.id, shipped.po_number, test=test)
-            if stored is None:
-                raise NotApplied(_unknown(profile, shipped.po_number))
-            outcome = apply_partner_ship_notice(stored.order, notice, document_id=document_id, now=now)
-            touched = _store(uow, runtime, profile, outcome, stored.version, report)
-        return touched
-    if ts.id in ("997", "999"):
+    if ts.id in _FUNCTIONAL_ACKS:
         _read_functional_acks(uow, profile, ts, report)
         return None
-    raise NotApplied(f"transaction set {ts.id} is not one the engine applies")
+    apply = _APPLY.get(ts.id)
+    if apply is None:
+        raise NotApplied(f"transaction set {ts.id} is not one the engine applies")
+    test = test or profile.terms.test_mode
+    document = _read_document(runtime, profile, ts, test)
+    return apply(_Applying(uow, runtime, profile, document_id, test, report), document)
+
+
+@dataclass(frozen=True)
+class _Applying:
+    """What a set's rule needs besides the document: where to find and store orders, and who to tell."""
+
+    uow: UnitOfWork
+    runtime: Runtime
+    profile: PartnerProfile
+    document_id: str
+    test: bool
+    report: IngestReport
+
+    def stored(self, po_number: str) -> StoredOrder:
+        found = self.uow.orders.find(self.profile.id, po_number, test=self.test)
+        if found is None:
+            raise NotApplied(_unknown(self.profile, po_number))
+        return found
+
+    def store(self, outcome: Outcome, version: int | None) -> int:
+        return _store(self.uow, self.runtime, self.profile, outcome, version, self.report)
+
+
+def _apply_order(at: _Applying, incoming: Order) -> int:
+    stored = at.uow.orders.find(at.profile.id, incoming.po_number, test=at.test)
+    outcome = receive_order(
+        stored.order if stored else None, incoming, terms=at.profile.terms, document_id=at.document_id,
+        now=at.runtime.now(),
+    )  # fmt: skip
+    return at.store(outcome, stored.version if stored else None)
+
+
+def _apply_change(at: _Applying, change: OrderChange) -> int:
+    stored = at.stored(change.po_number)
+    outcome = receive_change(stored.order, change, document_id=at.document_id, now=at.runtime.now())
+    return at.store(outcome, stored.version)
+
+
+def _apply_acknowledgement(at: _Applying, ack: Acknowledgement) -> int:
+    stored = at.stored(ack.po_number)
+    outcome = apply_partner_acknowledgement(stored.order, ack, document_id=at.document_id, now=at.runtime.now())
+    return at.store(outcome, stored.version)
+
+
+def _apply_ship_notice(at: _Applying, notice: ShipNotice) -> int | None:
+    touched = None
+    for shipped in notice.orders:
+        stored = at.stored(shipped.po_number)
+        outcome = apply_partner_ship_notice(stored.order, notice, document_id=at.document_id, now=at.runtime.now())
+        touched = at.store(outcome, stored.version)
+    return touched
+
+
+#: ST01 -> the rule that applies the set's document (read by its map in ``mappings.x12.registry``).
+_APPLY: dict[str, Callable[[_Applying, Any], int | None]] = {
+    po850.SET_ID: _apply_order,
+    change860.SET_ID: _apply_change,
+    ack855.SET_ID: _apply_acknowledgement,
+    ack865.SET_ID: _apply_acknowledgement,
+    asn856.SET_ID: _apply_ship_notice,
+}
+#: Sets that answer what we sent rather than carry a document (read by ``edi.x12.ack_results``).
+_FUNCTIONAL_ACKS = frozenset({"997", "999"})
 
 
 def _store(

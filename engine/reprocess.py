@@ -25,19 +25,9 @@ from typing import Any
 from engine.db.repository import InterchangeAlreadyCommitted, NotFound
 from engine.db.session import UnitOfWork, unit_of_work
 from engine.db.tables import InterchangeStatus, SetStatus
-from engine.ingest import (
-    IngestReport,
-    NotApplied,
-    _acknowledge_file,
-    _apply,
-    _first_sentence,
-    _header,
-    _sets,
-)
+from engine.ingest import IngestReport, acknowledge_file, apply_sets, read_envelope
 from engine.outbound import flush_outbox
-from engine.rules import RuleRefused
 from engine.runtime import Runtime
-from mappings.x12.common import MappingError
 
 
 class ReprocessRefused(Exception):
@@ -76,14 +66,14 @@ def reprocess(runtime: Runtime, interchange_id: int, *, who: str | None = None) 
         ich, held = _held(uow, interchange_id)
         data = uow.interchanges.content(interchange_id)
         name = ich.file_name or f"interchange {interchange_id}"
-        header = _header(data)
-        if header is None:
+        envelope = read_envelope(data)
+        if envelope is None:
             raise ReprocessRefused(f"interchange {interchange_id} has no readable ISA header; nothing can apply it")
-        qualifier, _, isa_id = header[0].partition(":")
-        profile = runtime.partners.by_isa(qualifier, isa_id)
+        sender = ":".join(envelope.sender)
+        profile = runtime.partners.by_isa(*envelope.sender)
         if profile is None:
             raise ReprocessRefused(
-                f"still no partner profile has the ISA identity {header[0]}: add the partner (or fix its x12 "
+                f"still no partner profile has the ISA identity {sender}: add the partner (or fix its x12 "
                 "identity) in the workspace's partners folder, then reprocess"
             )
         report = ReprocessReport(interchange_id, profile.id, "reprocessed")
@@ -94,53 +84,18 @@ def reprocess(runtime: Runtime, interchange_id: int, *, who: str | None = None) 
             ich = uow.interchanges.get(interchange_id)
             ich.partner_id = profile.id
             ingest = IngestReport(file=name, status="processed", interchange_id=interchange_id, partner_id=profile.id)
-            _acknowledge_file(uow, runtime, profile, data, interchange_id, ingest)
-            recorded = {row.position: row for row in uow.interchanges.sets(interchange_id)}
-            for position, ts in enumerate(_sets(data, name), start=1):
-                entry: dict[str, Any] = {"position": position, "set": ts.id, "control_number": ts.control_number}
-                report.sets.append(entry)
-                row = recorded.get(position)
-                if row is not None and row.status is SetStatus.ACCEPTED:
-                    entry["status"] = "already applied"
-                    continue
-                group = ts.group
-                errors = [f for f in ts.findings if f.is_error]
-                if group is None or errors or not group.supported or any(f.is_error for f in group.findings):
-                    reason = _first_sentence(errors) or "its functional group was rejected"
-                    row = uow.interchanges.record_set(
-                        interchange_id, position, status=SetStatus.REJECTED, set_id=ts.id,
-                        group_control_number=group.control_number if group else None,
-                        set_control_number=ts.control_number, findings=ts.findings,
-                    )  # fmt: skip
-                    uow.interchanges.quarantine(
-                        interchange_id, reason=reason, findings=ts.findings, transaction_set_id=row.id, at=now
-                    )
-                    entry["status"] = "quarantined"
-                    entry["reason"] = f"{reason} (our acknowledgement rejected it: the partner must send it again)"
-                    continue
-                document_id = f"interchange:{interchange_id}:set:{position}"
-                try:
-                    order_id = _apply(uow, runtime, profile, ts, document_id, test, ingest)
-                except (RuleRefused, MappingError, NotApplied) as refusal:
-                    row = uow.interchanges.record_set(
-                        interchange_id, position, status=SetStatus.REJECTED, set_id=ts.id,
-                        group_control_number=group.control_number, set_control_number=ts.control_number,
-                        findings=ts.findings,
-                    )  # fmt: skip
-                    uow.interchanges.quarantine(interchange_id, reason=str(refusal), transaction_set_id=row.id, at=now)
-                    entry["status"] = "quarantined"
-                    entry["reason"] = str(refusal)
-                    continue
-                row = uow.interchanges.record_set(
-                    interchange_id, position, status=SetStatus.ACCEPTED, set_id=ts.id,
-                    group_control_number=group.control_number, set_control_number=ts.control_number,
-                    findings=ts.findings, order_id=order_id,
-                )  # fmt: skip
-                entry["status"] = "applied"
-                for quarantined in held:
-                    if quarantined.transaction_set_id == row.id:
-                        uow.interchanges.release(quarantined.id, by=by, at=now)
-                        report.released.append(quarantined.id)
+            acknowledge_file(uow, runtime, profile, data, interchange_id, ingest)
+            done = {row.position for row in uow.interchanges.sets(interchange_id) if row.status is SetStatus.ACCEPTED}
+            applied = apply_sets(
+                uow, runtime, profile, data, interchange_id, ingest, test=test, skip=done,
+                rejected_note=" (our acknowledgement rejected it: the partner must send it again)",
+            )  # fmt: skip
+            report.sets = ingest.sets
+            rows = {row.id for row in uow.interchanges.sets(interchange_id) if row.position in applied}
+            for quarantined in held:
+                if quarantined.transaction_set_id in rows:
+                    uow.interchanges.release(quarantined.id, by=by, at=now)
+                    report.released.append(quarantined.id)
             for quarantined in held:
                 if quarantined.transaction_set_id is None:  # the interchange itself (no partner then)
                     uow.interchanges.release(quarantined.id, by=by, at=now)
@@ -156,7 +111,7 @@ def reprocess(runtime: Runtime, interchange_id: int, *, who: str | None = None) 
                 uow.interchanges.release(quarantined.id, by=by, at=now)
         report = ReprocessReport(interchange_id, profile.id, "duplicate", released=[q.id for q in held])
         report.messages.append(
-            f"the same file from {header[0]} was applied meanwhile as interchange {clash.original_id}; "
+            f"the same file from {sender} was applied meanwhile as interchange {clash.original_id}; "
             "nothing applied again"
         )
         return report

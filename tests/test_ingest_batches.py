@@ -103,7 +103,7 @@ def stored(runtime: Runtime) -> dict[str, object]:
 
 
 class OneByOne:
-    """The oracle: each 850 mapped, decided and stored on its own through ``engine.ingest._apply``."""
+    """The oracle: each 850 mapped, decided and stored on its own through ``engine.ingest.apply_set``."""
 
     def __init__(self, uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, report: IngestReport,
                  applied: Any, *, test: bool) -> None:  # fmt: skip
@@ -113,7 +113,7 @@ class OneByOne:
 
     def add(self, position: int, ts: Any, entry: dict[str, Any], document_id: str) -> None:
         try:
-            order_id = engine.ingest._apply(
+            order_id = engine.ingest.apply_set(
                 self.uow, self.runtime, self.profile, ts, document_id, self.test, self.report
             )
         except (RuleRefused, MappingError) as refusal:
