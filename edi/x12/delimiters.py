@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: Width of ISA01..ISA16 (X12.5 interchange control header; identical in 00401 and 00501).
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
@@ -33,7 +35,18 @@ class Delimiters:
 
     def by_character(self) -> dict[str, str]:
         """Each delimiter character and the role it plays."""
-        return {char: role for role, char in self.named()}
+        roles = {self.element: "element", self.component: "component", self.segment: "segment"}
+        if self.repetition is not None:
+            roles[self.repetition] = "repetition"
+        return roles
+
+    def pattern(self) -> re.Pattern[str]:
+        """A regex matching any delimiter character, built once per set of delimiters.
+
+        Writers check every value they write; one search per value (or per segment) is far
+        cheaper than testing each delimiter in turn.
+        """
+        return _pattern(self)
 
     def collisions(self) -> list[tuple[str, str]]:
         """Pairs of roles that share a character, or a role given a letter or digit."""
@@ -46,6 +59,13 @@ class Delimiters:
                 if char == other_char:
                     problems.append((other, f"the {name} and {other} separators are both {char!r}"))
         return problems
+
+
+@lru_cache(maxsize=256)
+def _pattern(delimiters: Delimiters) -> re.Pattern[str]:
+    # Bounded: inbound files choose their own delimiters, and each is cached while answering it.
+    # An alternation, not a class, so it means `char in value` even for an unusable delimiter.
+    return re.compile("|".join(re.escape(char) for char in delimiters.by_character()))
 
 
 #: TA105 code for a delimiter role that is unusable.

@@ -11,13 +11,16 @@ writes interchange acknowledgements (TA1) too, alone or ahead of the groups, and
 name its own application sender and receiver (GS02 / GS03).
 
 X12 has no release (escape) character, so a value that contains a delimiter cannot be written
-at all; the writer refuses it with a ``WriteError`` naming the segment and element.
+at all; the writer refuses it with a ``WriteError`` naming the segment and element. Each
+segment is checked at once (one search for any delimiter character, built once per set of
+delimiters); the values are looked at one by one only to name the one at fault, so a refusal
+reads exactly as if every value had been checked in turn.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
@@ -127,10 +130,13 @@ class _InterchangeWriter:
         _check_delimiters(self.target)
         if line_break not in LINE_BREAKS:
             raise ValueError(f"line_break must be one of {LINE_BREAKS!r}, not {line_break!r}")
-        clash = [char for char in line_break if char in self.target.by_character()]
+        # Found once per interchange: every value written is checked against them.
+        self.roles = self.target.by_character()
+        self.pattern = self.target.pattern()
+        clash = [char for char in line_break if char in self.roles]
         if clash:
             raise ValueError(
-                f"line_break {line_break!r} contains the {self.target.by_character()[clash[0]]} separator; "
+                f"line_break {line_break!r} contains the {self.roles[clash[0]]} separator; "
                 "write with line_break='' instead"
             )
         self.ending = self.target.segment + line_break
@@ -179,14 +185,14 @@ class _InterchangeWriter:
     def _segment(self, seg: Segment) -> bytes:
         fields = seg.fields
         target = self.target
-        self._refuse_delimiters(fields[0], seg, 0)
+        if self.pattern.search(fields[0]) is not None:
+            self._refuse_delimiters(fields[0], seg, 0)
         if self.same:
-            # The component and repetition separators inside a value are its structure, kept as is.
-            for n in range(1, len(fields)):
-                value = fields[n]
-                if target.element in value or target.segment in value:
-                    self._refuse_delimiters(value, seg, n, structural=False)
             text = target.element.join(fields)
+            # One look at the whole segment: no value holds an element separator exactly when the
+            # joined text has one per join, and none holds a segment terminator.
+            if text.count(target.element) != len(fields) - 1 or target.segment in text:
+                self._refuse_structure(seg)
         else:
             text = target.element.join([fields[0], *(self._translate(seg, n) for n in range(1, len(fields)))])
         return self._encode(text, seg)
@@ -207,10 +213,21 @@ class _InterchangeWriter:
             return target.repetition.join(written)
         return written[0]
 
+    def _refuse_structure(self, seg: Segment) -> None:
+        """Refuse the first element holding an element separator or segment terminator."""
+        target = self.target
+        # The component and repetition separators inside a value are its structure, kept as is.
+        for n in range(1, len(seg.fields)):
+            value = seg.fields[n]
+            if target.element in value or target.segment in value:
+                self._refuse_delimiters(value, seg, n, structural=False)
+
     def _refuse_delimiters(
         self, value: str, seg: Segment, n: int, component: int | None = None, *, structural: bool = True
     ) -> None:
-        roles = self.target.by_character()
+        if self.pattern.search(value) is None:
+            return
+        roles = self.roles
         if not structural:
             roles = {char: role for char, role in roles.items() if role in ("element", "segment")}
         for char, role in roles.items():
@@ -344,10 +361,10 @@ def build_interchange(
         delims.component,
     ]
     isa_values[10] = delims.repetition if delims.repetition is not None else STANDARDS_IDENTIFIER
-    for n, value in enumerate(isa_values, start=1):
-        if n not in (11, 13, 16):
-            _refuse(value, delims, "ISA", n)
-    prepared_ta1s = [_prepare_ta1(fields, delims) for fields in ta1s]
+    check = _ValueCheck(delims)
+    # ISA11 and ISA16 are separators themselves; ISA13 is drawn below.
+    _refuse_values(isa_values, check, "ISA", skip=(11, 13, 16))
+    prepared_ta1s = [_prepare_ta1(fields, check) for fields in ta1s]
     default_sender = group_sender if group_sender is not None else sender[1].strip()
     default_receiver = group_receiver if group_receiver is not None else receiver[1].strip()
     prepared: list[tuple[list[str], list[list[list[str]]]]] = []
@@ -364,9 +381,8 @@ def build_interchange(
                 raise ValueError(f"{name} {value!r} must be 2 to 15 characters")
         gs = ["GS", functional_id, app_sender, app_receiver, moment.strftime("%Y%m%d"), moment.strftime("%H%M"), ""]
         gs += [RESPONSIBLE_AGENCY, spec.version]
-        for n, value in enumerate(gs[1:], start=1):
-            _refuse(value, delims, "GS", n)
-        prepared.append((gs, [_prepare_set(ts, delims) for ts in spec.sets]))
+        _refuse_values(gs[1:], check, "GS")
+        prepared.append((gs, [_prepare_set(ts, check) for ts in spec.sets]))
 
     isa13 = format_interchange_number(
         control_numbers.next_interchange(interchange_party(*sender), interchange_party(*receiver))
@@ -394,10 +410,10 @@ def build_interchange(
             st02 = format_set_number(control_numbers.next_set(app_sender, app_receiver))
             set_fields[0][2] = st02
             set_fields.append(["SE", str(len(set_fields) + 1), st02])
-            segments = []
-            for position, fields in enumerate(set_fields, start=1):
-                index += 1
-                segments.append(Segment(fields, index=index, position=position))
+            segments = [
+                Segment(fields, 0, index + position, position) for position, fields in enumerate(set_fields, start=1)
+            ]
+            index += len(segments)
             group.sets.append(TransactionSet(group=group, segments=segments, segment_count=len(segments)))
         group.set_count = len(group.sets)
         index += 1
@@ -428,20 +444,31 @@ def _party(qualifier_ref: str, id_ref: str, party: tuple[str, str]) -> tuple[str
     return qualifier, identifier.ljust(15)
 
 
-def _prepare_ta1(fields: SegmentFields, delims: Delimiters) -> list[str]:
+class _ValueCheck:
+    """The delimiters of the interchange being built, with their roles and regex found once."""
+
+    __slots__ = ("component", "roles", "pattern")
+
+    def __init__(self, delimiters: Delimiters) -> None:
+        self.component = delimiters.component
+        self.roles = delimiters.by_character()
+        self.pattern = delimiters.pattern()
+
+
+def _prepare_ta1(fields: SegmentFields, check: _ValueCheck) -> list[str]:
     """Check and flatten one TA1: the segment id, then TA101..TA105 at most."""
     if not fields or fields[0] != "TA1":
         raise ValueError(f"an interchange acknowledgement must be a TA1 segment, e.g. ['TA1', ...], not {fields!r}")
     if len(fields) - 1 > TA1_ELEMENTS:
         raise ValueError(f"a TA1 has {TA1_ELEMENTS} elements (TA101..TA105); {len(fields) - 1} were given")
-    return _flatten(fields, delims)
+    return _flatten(fields, check)
 
 
-def _prepare_set(segments: Sequence[SegmentFields], delims: Delimiters) -> list[list[str]]:
+def _prepare_set(segments: Sequence[SegmentFields], check: _ValueCheck) -> list[list[str]]:
     """Check and flatten one set's segments; ST02 is left empty for the control number."""
     if not segments or not segments[0] or segments[0][0] != "ST":
         raise ValueError("a transaction set must start with an ST segment, e.g. ['ST', '850']")
-    st = _flatten(segments[0], delims)
+    st = _flatten(segments[0], check)
     if len(st) < 2:
         raise ValueError("ST01 (transaction set identifier code) is missing")
     if len(st) > 2 and st[2]:
@@ -458,35 +485,75 @@ def _prepare_set(segments: Sequence[SegmentFields], delims: Delimiters) -> list[
             raise ValueError(
                 f"segment {position} of set {st[1]}: {tag!r} is not a segment id (A-Z then 1-2 of A-Z, 0-9)"
             )
-        prepared.append(_flatten(fields, delims))
+        prepared.append(_flatten(fields, check))
     return prepared
 
 
-def _flatten(fields: SegmentFields, delims: Delimiters) -> list[str]:
+def _flatten(fields: SegmentFields, check: _ValueCheck) -> list[str]:
     """Join composites, refuse delimiters in values, trim trailing empty elements and components."""
     tag = fields[0]
     assert isinstance(tag, str)
+    values = list(fields[1:])
+    try:
+        text = "".join(values)  # type: ignore[arg-type]  # a composite or non-str fails: checked below
+    except TypeError:
+        return _flatten_each(tag, fields, check)
+    # Simple values only, the usual case: one check of the whole segment; the detailed check
+    # of each value runs only to say which one is at fault.
+    if check.pattern.search(text) is not None or not _latin_1(text):
+        return _flatten_each(tag, fields, check)
+    while values and not values[-1]:
+        values.pop()
+    return [tag, *values]  # type: ignore[list-item]  # all str: they joined
+
+
+def _flatten_each(tag: str, fields: SegmentFields, check: _ValueCheck) -> list[str]:
     out = [tag]
     for n, value in enumerate(fields[1:], start=1):
         if isinstance(value, str):
-            _refuse(value, delims, tag, n)
+            _refuse(value, check, tag, n)
             out.append(value)
             continue
         components = list(value)
         for c, component in enumerate(components, start=1):
-            _refuse(component, delims, tag, n, c)
+            _refuse(component, check, tag, n, c)
         while components and not components[-1]:
             components.pop()
-        out.append(delims.component.join(components))
+        out.append(check.component.join(components))
     while len(out) > 1 and not out[-1]:
         out.pop()
     return out
 
 
-def _refuse(value: str, delims: Delimiters, tag: str, n: int, component: int | None = None) -> None:
+def _latin_1(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_values(values: Sequence[str], check: _ValueCheck, tag: str, skip: Container[int] = ()) -> None:
+    """Refuse the first value (element 1, 2, ...) that cannot be written, checking all at once first."""
+    try:
+        text = "".join(value for n, value in enumerate(values, start=1) if n not in skip)
+    except TypeError:
+        text = None
+    if text is not None and check.pattern.search(text) is None and _latin_1(text):
+        return
+    for n, value in enumerate(values, start=1):
+        if n not in skip:
+            _refuse(value, check, tag, n)
+
+
+def _refuse(value: str, check: _ValueCheck, tag: str, n: int, component: int | None = None) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{_reference(tag, n, component)} must be a str, not {type(value).__name__}")
-    for char, role in delims.by_character().items():
+    if check.pattern.search(value) is None and _latin_1(value):
+        return
+    for char, role in check.roles.items():
         if char in value:
             raise WriteError(
                 f"{_reference(tag, n, component)} {value!r} contains the {role} separator {char!r}; "
