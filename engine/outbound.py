@@ -40,10 +40,11 @@ class Rendered:
     segments: Sequence[SegmentFields]
 
 
-def render(document: CanonicalDocument, profile: PartnerProfile, order: Order | None) -> Rendered:
-    """The transaction set for a canonical document, as this partner wants it."""
+def render(document: CanonicalDocument, profile: PartnerProfile, order: Order | None, *, now: datetime) -> Rendered:
+    """The transaction set for a canonical document, as this partner wants it, made ``now``."""
     if isinstance(document, ShipNotice):
-        return Rendered("856", asn856.write_ship_notice(document, profile, version=_version_of(profile, "856")))
+        version = _version_of(profile, "856")
+        return Rendered("856", asn856.write_ship_notice(document, profile, version=version, created=now))
     set_id = _acknowledgement_set(document, profile)
     version = _version_of(profile, set_id)
     if set_id == "865":
@@ -95,7 +96,7 @@ def prepare(
     """
     if profile.x12 is None:
         raise OutboundError(f"partner {profile.id} has no X12 identity to send a document to")
-    rendered = render(document, profile, order)
+    rendered = render(document, profile, order, now=now)
     segments = runtime.partners.hooks(profile.id).adjust_outbound(rendered.segments)
     us = runtime.workspace.settings.us
     version = _version_of(profile, rendered.set_id)

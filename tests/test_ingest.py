@@ -3,7 +3,7 @@ PostgreSQL: inbound files become orders, the rules run, and the owed documents l
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,11 +11,13 @@ import pytest
 
 from engine.db.session import unit_of_work
 from engine.ingest import ingest_file
+from engine.outbound import flush_outbox
 from engine.model import CancelReason, OrderStatus
 from engine.rules import RuleRefused
 from engine.runtime import Runtime
-from engine.services import acknowledge_cancels, cancel, mark_backordered, show_order
+from engine.services import Shipment, acknowledge_cancels, cancel, mark_backordered, ship_shipment, show_order
 from tests.pipeline_fixtures import (
+    Clock,
     clock,
     database_url,
     migrated_postgres,
@@ -99,3 +101,13 @@ def test_a_file_from_an_unknown_sender_is_quarantined_not_lost(runtime: Runtime,
             "no partner profile has the ISA identity ZZ:STRANGER"
         ]
     assert list(runtime.workspace.archive_dir.rglob("*.edi"))
+
+
+def test_a_ship_notice_is_dated_by_the_engine_clock_in_utc(runtime: Runtime, clock: Clock) -> None:
+    po = ingest_file(runtime, sample(runtime, "northwind", "850")).orders[0]
+    clock.now = datetime(2024, 3, 4, 23, 30, tzinfo=UTC)  # already 5 March in UTC+1, still 4 March in UTC
+    ship_shipment(runtime, po, Shipment(carrier="UPSN", tracking_number="1Z999"))
+    flush_outbox(runtime)
+    [notice] = [s for path in outbox(runtime, "northwind") for s in sets_in(path) if s.id == "856"]
+    bsn = notice.segments[1]
+    assert (bsn.tag, bsn.element(3), bsn.element(4)[:4]) == ("BSN", "20240304", "2330")
