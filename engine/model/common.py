@@ -6,12 +6,15 @@ Names here are business English, not X12 or EDIFACT: mappings translate standard
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import copy
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated, Any
+from enum import Enum, StrEnum
+from types import UnionType
+from typing import Annotated, Any, Self, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticUndefined
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -29,6 +32,60 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+#: Per model class, found once (validation runs for every value and, with validate_assignment,
+#: for every assignment): its computed field names, and the fields a copy must copy.
+_DERIVED: dict[type, frozenset[str]] = {}
+_MUTABLE: dict[type, tuple[tuple[str, bool], ...]] = {}
+#: Values that never change in place: a copy shares them with the original.
+_ATOMS = frozenset({str, int, float, bool, type(None), Decimal, date, datetime})
+
+
+def _is_atom_type(annotation: Any) -> bool:
+    """True when a field so annotated holds only immutable values (``Money | None``, an enum)."""
+    if get_origin(annotation) is Annotated:
+        return _is_atom_type(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return all(_is_atom_type(arg) for arg in get_args(annotation))
+    return annotation in _ATOMS or (isinstance(annotation, type) and issubclass(annotation, Enum))
+
+
+def _is_shallow_container(annotation: Any) -> bool:
+    """A ``list[str]`` or ``dict[str, str]``: copying the container copies the value."""
+    origin = get_origin(annotation)
+    return origin in (list, dict) and all(_is_atom_type(arg) for arg in get_args(annotation))
+
+
+def _mutable_fields(cls: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+    """The fields a copy must copy, each with whether a shallow copy of it is a deep one."""
+    fields = _MUTABLE.get(cls)
+    if fields is None:
+        fields = _MUTABLE[cls] = tuple(
+            (name, _is_shallow_container(info.annotation))
+            for name, info in cls.__pydantic_fields__.items()
+            if not _is_atom_type(info.annotation)
+        )
+    return fields
+
+
+def _clone(value: Any, memo: dict[int, Any]) -> Any:
+    """A deep copy of a value that copies only what can change: lists, dicts and models."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is list:
+        if not value:
+            return []
+        return [item if type(item) in _ATOMS else _clone(item, memo) for item in value]
+    if isinstance(value, BaseModel):
+        copied = memo.get(id(value))
+        return copied if copied is not None else value.__deepcopy__(memo)
+    if kind is dict:
+        return {key: item if type(item) in _ATOMS else _clone(item, memo) for key, item in value.items()}
+    if isinstance(value, Enum):
+        return value
+    return copy.deepcopy(value, memo)
+
+
 class Model(BaseModel):
     """Base of every canonical value: strict about unknown fields, JSON-friendly.
 
@@ -41,9 +98,41 @@ class Model(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_derived(cls, data: Any) -> Any:
-        if isinstance(data, dict) and cls.model_computed_fields:
-            return {k: v for k, v in data.items() if k not in cls.model_computed_fields}
+        derived = _DERIVED.get(cls)
+        if derived is None:
+            derived = _DERIVED[cls] = frozenset(cls.__pydantic_computed_fields__)
+        if derived and isinstance(data, dict):
+            for name in derived:
+                if name in data:
+                    return {k: v for k, v in data.items() if k not in derived}
         return data
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A deep copy that copies lists, dicts and models and shares the immutable values.
+
+        The rules copy every order they change (``model_copy(deep=True)``), and ``copy.deepcopy``
+        visiting every string, Decimal and date cost more than the rules themselves. Fields typed
+        as immutable (``str``, ``Decimal | None``, enums ...) are shared without being looked at.
+        """
+        if memo is None:
+            memo = {}
+        cls = type(self)
+        copied = cls.__new__(cls)
+        memo[id(self)] = copied
+        state = self.__dict__.copy()
+        for name, shallow in _mutable_fields(cls):
+            value = state.get(name)
+            if value is not None:
+                state[name] = value.copy() if shallow and type(value) in (list, dict) else _clone(value, memo)
+        private = self.__pydantic_private__
+        if private is not None:
+            private = {k: _clone(v, memo) for k, v in private.items() if v is not PydanticUndefined}
+        _set = object.__setattr__
+        _set(copied, "__dict__", state)
+        _set(copied, "__pydantic_extra__", _clone(self.__pydantic_extra__, memo))
+        _set(copied, "__pydantic_fields_set__", set(self.__pydantic_fields_set__))
+        _set(copied, "__pydantic_private__", private)
+        return copied
 
 
 class PartyRole(StrEnum):
