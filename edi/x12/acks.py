@@ -16,13 +16,27 @@ sender, holding:
 
 Acknowledgements are never acknowledged: FA groups get no 997, and an interchange holding only
 acknowledgements gets a TA1 only when its envelope is rejected.
+
+``acknowledge(source, ...)`` reads and validates a file itself. A caller that reads the file
+anyway (to map its transaction sets) builds the acknowledgements in the same pass with an
+``Acknowledger``, and ``acknowledge`` is no more than that::
+
+    acknowledger = Acknowledger(kind="997")
+    reader = X12Reader(data, name=name)
+    for event in acknowledger.observe(validated_events(reader)):
+        ...  # the caller's own use of each event, unchanged
+    acks = acknowledger.finish(control_numbers, now=now, reader_findings=reader.findings)
+
+Control numbers are drawn only in ``finish``, interchange by interchange as ``acknowledge``
+draws them, so the replies come out byte for byte the same; a caller that wants the
+acknowledgements numbered ahead of its other documents calls ``finish`` before drawing theirs.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
@@ -38,6 +52,7 @@ from edi.x12.elements import CONTROL_CHARACTERS
 from edi.x12.reader import Source, X12Reader
 from edi.x12.schema import SchemaSet, default_schemas
 from edi.x12.structures import (
+    Event,
     Group,
     GroupEnd,
     GroupStart,
@@ -194,61 +209,111 @@ def acknowledge(
     """Read and validate ``source`` and build the TA1, 997 or 999 owed for each interchange.
 
     ``kind="999"`` answers 005010 groups with a 999; groups of other versions still get a 997.
-    Control numbers of the outbound interchanges come from ``control_numbers``.
+    Control numbers of the outbound interchanges come from ``control_numbers``. A caller that
+    reads the file anyway uses an ``Acknowledger`` instead, and reads it once.
     """
-    if kind not in ("997", "999"):
-        raise ValueError(f"kind must be '997' or '999', not {kind!r}")
-    schemas = schemas or default_schemas()
-    moment = now or datetime.now()
-    codes = ack_codes()
+    acknowledger = Acknowledger(kind=kind, schemas=schemas)
     reader = X12Reader(source, name=name)
-    chunks: list[bytes] = []
-    summaries: list[InterchangeAck] = []
-    tally: Counter[str] = Counter()
-    errors = warnings = 0
-    reply: _InterchangeReply | None = None
-    group: _GroupReply | None = None
+    for _ in acknowledger.observe(validated_events(reader, acknowledger.schemas, name or reader.name)):
+        pass
+    return acknowledger.finish(control_numbers, now=now, reader_findings=reader.findings)
 
-    def count(findings: Iterable[Finding]) -> None:
-        nonlocal errors, warnings
-        for finding in findings:
-            tally[finding.table] += 1
-            if finding.is_error:
-                errors += 1
-            else:
-                warnings += 1
 
-    for event in validated_events(reader, schemas, name or reader.name):
+class Acknowledger:
+    """The acknowledgements owed for one file, built from validated events the caller reads anyway.
+
+    Feed it every event of ``validated_events(reader)``, in order (``observe`` passes them on
+    unchanged, ``feed`` takes one), then call ``finish`` once, after the last event. Each event is
+    taken into account before it is handed on, so what the caller then does with it does not
+    change the acknowledgement. Control numbers are drawn only by ``finish``, interchange by
+    interchange in file order, so a caller that numbers other documents while reading still gives
+    the acknowledgements the numbers they would have had, if it calls ``finish`` first.
+    """
+
+    def __init__(self, *, kind: AckKind = "997", schemas: SchemaSet | None = None) -> None:
+        if kind not in ("997", "999"):
+            raise ValueError(f"kind must be '997' or '999', not {kind!r}")
+        self.kind: AckKind = kind
+        self.schemas = schemas or default_schemas()
+        self._codes = ack_codes()
+        self._owed: list[_Owed] = []
+        self._tally: Counter[str] = Counter()
+        self._errors = self._warnings = 0
+        self._reply: _InterchangeReply | None = None
+        self._group: _GroupReply | None = None
+        self._finished = False
+
+    def observe(self, events: Iterable[Event]) -> Iterator[Event]:
+        """Pass ``events`` through unchanged, each one fed to the acknowledgements first."""
+        for event in events:
+            self.feed(event)
+            yield event
+
+    def feed(self, event: Event) -> None:
+        """Take one validated event into account (interchanges, groups and sets, in file order)."""
+        if self._finished:
+            raise RuntimeError("the acknowledgements are finished; no more events can be fed")
         if isinstance(event, InterchangeStart):
-            reply = _InterchangeReply(event.interchange, kind, codes, schemas)
+            self._reply = _InterchangeReply(event.interchange, self.kind, self._codes, self.schemas)
         elif isinstance(event, GroupStart):
-            assert reply is not None
-            group = reply.open_group(event.group)
+            assert self._reply is not None
+            self._group = self._reply.open_group(event.group)
         elif isinstance(event, TransactionSet):
-            count(event.findings)
-            if group is not None and event.group is group.group:
-                group.add_set(event)
+            self._count(event.findings)
+            if self._group is not None and event.group is self._group.group:
+                self._group.add_set(event)
         elif isinstance(event, GroupEnd):
-            count(event.group.findings)
-            if group is not None and group.group is event.group:
-                group.close()
-            group = None
+            self._count(event.group.findings)
+            if self._group is not None and self._group.group is event.group:
+                self._group.close()
+            self._group = None
         elif isinstance(event, InterchangeEnd):
-            count(event.interchange.findings)
-            assert reply is not None
-            data, summary = reply.finish(control_numbers, moment)
+            self._count(event.interchange.findings)
+            assert self._reply is not None
+            self._owed.append(self._reply.settle())
+            self._reply = None
+
+    def finish(
+        self,
+        control_numbers: ControlNumberProvider,
+        *,
+        now: datetime | None = None,
+        reader_findings: Iterable[Finding],
+    ) -> Acknowledgements:
+        """Draw the control numbers and write what is owed, once the whole file has been fed.
+
+        ``reader_findings`` are the reader's own (``X12Reader.findings``), complete only at the
+        end of the file; they count towards the totals but are acknowledged by nothing.
+        """
+        if self._finished:
+            raise RuntimeError("finish was already called; the control numbers are drawn once")
+        if self._reply is not None:
+            raise RuntimeError(f"interchange {self._reply.ich.control_number} was not read to its end")
+        self._finished = True
+        self._count(reader_findings)
+        moment = now or datetime.now()
+        chunks: list[bytes] = []
+        summaries: list[InterchangeAck] = []
+        for owed in self._owed:
+            data, summary = owed.send(control_numbers, moment)
             if data:
                 chunks.append(data)
             summaries.append(summary)
-            reply = None
-    count(reader.findings)
-    return Acknowledgements(
-        data=b"".join(chunks),
-        interchanges=tuple(summaries),
-        errors=errors,
-        warnings=warnings,
-        by_table=dict(sorted(tally.items())),
-    )
+        return Acknowledgements(
+            data=b"".join(chunks),
+            interchanges=tuple(summaries),
+            errors=self._errors,
+            warnings=self._warnings,
+            by_table=dict(sorted(self._tally.items())),
+        )
+
+    def _count(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            self._tally[finding.table] += 1
+            if finding.is_error:
+                self._errors += 1
+            else:
+                self._warnings += 1
 
 
 class _GroupReply:
@@ -442,7 +507,8 @@ class _InterchangeReply:
         self.groups.append(reply)
         return reply
 
-    def finish(self, provider: ControlNumberProvider, now: datetime) -> tuple[bytes, InterchangeAck]:
+    def settle(self) -> _Owed:
+        """Decide, at the IEA, what is owed; writing it waits for the control numbers."""
         ich = self.ich
         faults = [f for f in ich.findings if f.level is Level.INTERCHANGE]
         errors = [f for f in faults if f.is_error]
@@ -464,19 +530,12 @@ class _InterchangeReply:
             groups=() if errors else tuple(g.summary() for g in self.groups),
         )
         if ta1 is None and not answered:
-            return b"", summary
+            return _Owed(summary)
         if not self.readable:
-            return b"", replace(summary, note="the ISA header could not be read, so there is no sender to reply to")
-        data, isa13 = self._write(ta1, answered, provider, now)
-        return data, replace(summary, reply_control_number=isa13)
+            return _Owed(replace(summary, note="the ISA header could not be read, so there is no sender to reply to"))
+        return _Owed(summary, self._reply(ta1, answered))
 
-    def _write(
-        self,
-        ta1: tuple[str, str] | None,
-        groups: Sequence[_GroupReply],
-        provider: ControlNumberProvider,
-        now: datetime,
-    ) -> tuple[bytes, str]:
+    def _reply(self, ta1: tuple[str, str] | None, groups: Sequence[_GroupReply]) -> _Reply:
         ich, out = self.ich, self.delimiters
         sender = _party(ich.isa.element(7), ich.isa.element(8), out)
         receiver = _party(ich.isa.element(5), ich.isa.element(6), out)
@@ -495,18 +554,51 @@ class _InterchangeReply:
             )
             for reply in groups
         ]
-        reply_ich = build_interchange(
-            sender,
-            receiver,
-            specs,
-            ta1s=ta1s,
+        usage = ich.usage if ich.usage in ("P", "T") else "P"
+        return _Reply(sender, receiver, specs, ta1s, usage, out, self.isa12, self.line_break)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """The interchange owed back, complete but for its control numbers and date."""
+
+    sender: tuple[str, str]
+    receiver: tuple[str, str]
+    groups: list[GroupSpec]
+    ta1s: list[list[ElementValue]]
+    usage: str
+    delimiters: Delimiters
+    version: str  # ISA12
+    line_break: str
+
+    def write(self, provider: ControlNumberProvider, now: datetime) -> tuple[bytes, str]:
+        ich = build_interchange(
+            self.sender,
+            self.receiver,
+            self.groups,
+            ta1s=self.ta1s,
             control_numbers=provider,
-            usage=ich.usage if ich.usage in ("P", "T") else "P",
+            usage=self.usage,
             now=now,
-            delimiters=out,
-            interchange_version=self.isa12,
+            delimiters=self.delimiters,
+            interchange_version=self.version,
         )
-        return write_interchange(reply_ich, line_break=self.line_break), reply_ich.control_number
+        return write_interchange(ich, line_break=self.line_break), ich.control_number
+
+
+@dataclass(frozen=True, slots=True)
+class _Owed:
+    """What one inbound interchange is owed: its summary, and the reply to send (None: nothing)."""
+
+    summary: InterchangeAck
+    reply: _Reply | None = None
+
+    def send(self, provider: ControlNumberProvider, now: datetime) -> tuple[bytes, InterchangeAck]:
+        """The reply's bytes, numbered now, and the summary naming its ISA13."""
+        if self.reply is None:
+            return b"", self.summary
+        data, isa13 = self.reply.write(provider, now)
+        return data, replace(self.summary, reply_control_number=isa13)
 
 
 def _reply_version(gs08: str, fallback: str) -> str:
