@@ -89,3 +89,13 @@ def test_the_published_json_schemas_are_up_to_date() -> None:
     for name, schema in json_schemas().items():
         published = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
         assert published == schema, f"run python -m engine.model.schema to republish {name}"
+
+
+def test_lines_by_number_finds_each_line_as_line_does() -> None:
+    first, other, again = line("1"), line("2"), line("1", shipped_qty=3)
+    order = Order(partner_id="p", po_number="1", lines=[first, other, again])
+    by_number = order.lines_by_number()
+    assert list(by_number) == ["1", "2"]
+    for number in ("1", "2", "3"):
+        assert by_number.get(number) is order.line(number)
+    assert by_number["1"] is order.lines[0]

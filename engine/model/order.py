@@ -173,7 +173,18 @@ class Order(Model):
         return next((p for p in self.parties if p.role == role), None)
 
     def line(self, line_number: str) -> OrderLine | None:
-        return next((line for line in self.lines if line.line_number == line_number), None)
+        for line in self.lines:
+            if line.line_number == line_number:
+                return line
+        return None
+
+    def lines_by_number(self) -> dict[str, OrderLine]:
+        """Each line under its number (the first, as ``line`` finds it): one pass, for loops that
+        look up many lines, where calling ``line`` for each would be quadratic."""
+        index: dict[str, OrderLine] = {}
+        for line in self.lines:
+            index.setdefault(line.line_number, line)
+        return index
 
     @computed_field  # type: ignore[prop-decorator]
     @property

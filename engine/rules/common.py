@@ -41,7 +41,10 @@ def utc_date(now: datetime) -> date:
 
 def first(*values: T | None) -> T | None:
     """The first value that is not None (a zero price or quantity counts)."""
-    return next((value for value in values if value is not None), None)
+    for value in values:
+        if value is not None:
+            return value
+    return None
 
 
 def qty(value: Decimal) -> str:
@@ -281,8 +284,9 @@ def change_acknowledgement(
     order: Order, now: datetime, lines: list[LineAck], *, ack_type: AckType | None = None, reason: str | None = None
 ) -> Acknowledgement:
     """The 865 answering a retailer's change or cancel, line by line."""
+    by_number = order.lines_by_number()
     for ack in lines:
-        line = order.line(ack.line_number)
+        line = by_number.get(ack.line_number)
         if line is not None:
             note_acknowledged(line)
     return Acknowledgement(

@@ -49,6 +49,10 @@ RUNNING_FIELDS = frozenset(
         "acknowledged_ship_date",
     }
 )
+#: The same, in the order a refusal names them.
+_RUNNING_IN_ORDER = tuple(sorted(RUNNING_FIELDS))
+#: What a running field holds when a purchase order leaves it alone.
+_NOT_CARRIED = (None, ZERO)
 #: Purposes that restate the whole order.
 REPLACING = frozenset({OrderPurpose.REPLACE, OrderPurpose.CHANGE})
 
@@ -123,7 +127,7 @@ def _check_incoming(incoming: Order) -> None:
                 line_number=line.line_number,
             )
         numbers.add(line.line_number)
-        carried = sorted(f for f in RUNNING_FIELDS if getattr(line, f) not in (None, ZERO))
+        carried = [f for f in _RUNNING_IN_ORDER if getattr(line, f) not in _NOT_CARRIED]
         if carried:
             raise RuleRefused(
                 Refusal.INCONSISTENT_DOCUMENT,
@@ -249,13 +253,15 @@ def _replace(
     order.test = existing.test
     order.acknowledged = False
     order.events = list(existing.events)
+    existing_lines = existing.lines_by_number()
     for line in order.lines:
-        old = existing.line(line.line_number)
+        old = existing_lines.get(line.line_number)
         if old is not None:
             _carry(old, line, existing.po_number)
     removed: list[LineEffect] = []
+    numbers = order.lines_by_number()
     for old in existing.lines:
-        if order.line(old.line_number) is None:
+        if old.line_number not in numbers:
             kept = old.model_copy(deep=True)
             kept.pending_cancel_qty = ZERO
             kept.pending_change = None
@@ -264,6 +270,7 @@ def _replace(
             )
             cancel_quantity(kept, kept.open_qty, CancelReason.CUSTOMER_REQUEST)
             order.lines.append(kept)
+            numbers[kept.line_number] = kept
     text = f"Purchase order {existing.po_number} replaced by document {document_id}"
     if removed:
         text += "; lines left out of it were cancelled: " + ", ".join(e.line_number for e in removed)

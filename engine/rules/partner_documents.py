@@ -115,8 +115,9 @@ def apply_partner_acknowledgement(order: Order, ack: Acknowledgement, *, documen
         by_line: defaultdict[str, list[LineAck]] = defaultdict(list)
         for line_ack in ack.lines:
             by_line[line_ack.line_number].append(line_ack)
+        lines = updated.lines_by_number()
         for number, acks in by_line.items():
-            line = updated.line(number)
+            line = lines.get(number)
             if line is None:
                 raise _inconsistent(
                     f"The supplier acknowledged line {number}, which is not on purchase order {order.po_number}.",
@@ -185,8 +186,9 @@ def apply_partner_ship_notice(order: Order, notice: ShipNotice, *, document_id: 
         )
     updated = order.model_copy(deep=True)
     effects: list[LineEffect] = []
+    lines = updated.lines_by_number()
     for number, amount in quantities.items():
-        line = updated.line(number)
+        line = lines.get(number)
         if line is None:
             raise _inconsistent(
                 f"Ship notice {notice.shipment_id} ships line {number}, which is not on purchase order "

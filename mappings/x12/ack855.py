@@ -513,9 +513,10 @@ def write_ack(
     po1_count = 0
     hash_total = Decimal(0)
     any_quantity = False
+    ordered_lines = order.lines_by_number() if order is not None else {}
     for group in line_groups(ack.lines):
         first = group[0]
-        ordered = order.line(first.line_number) if order is not None else None
+        ordered = ordered_lines.get(first.line_number)
         quantity = ordered.ordered_qty if ordered is not None else None
         if quantity is not None:
             hash_total += quantity
