@@ -85,8 +85,7 @@ class _SetPattern:
         """Per segment id: the segment pattern's fullmatch for these delimiters, and the plan."""
         found = self.matchers.get(delimiters)
         if found is None:
-            found = {tag: (plan.pattern_for(delimiters).fullmatch, plan) for tag, plan in self.plans.items()}
-            self.matchers[delimiters] = found
+            found = self.matchers[delimiters] = _Matchers(self.plans, delimiters)
         return found
 
     def _char(self, use: SegmentUse) -> str:
@@ -111,6 +110,26 @@ class _SetPattern:
     def key(self, segments: list[Segment]) -> str:
         get = self.alphabet.get
         return "".join([get(seg.fields[0], "\x00") for seg in segments])
+
+
+class _Matchers(dict[str, tuple[Any, SegmentPlan]]):
+    """Segment patterns compiled the first time a set holds the segment, not all up front.
+
+    A set definition names many segments a partner never sends; compiling them all (their code
+    lists make large patterns) made the first set of a file cost as much as hundreds of others.
+    """
+
+    __slots__ = ("plans", "delimiters")
+
+    def __init__(self, plans: dict[str, SegmentPlan], delimiters: Delimiters) -> None:
+        super().__init__()
+        self.plans = plans
+        self.delimiters = delimiters
+
+    def __missing__(self, tag: str) -> tuple[Any, SegmentPlan]:
+        plan = self.plans[tag]
+        found = self[tag] = (plan.pattern_for(self.delimiters).fullmatch, plan)
+        return found
 
 
 @dataclass(slots=True)
