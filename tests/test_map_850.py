@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from edi.findings import Finding
 from edi.x12.control_numbers import CountingControlNumbers
 from edi.x12.reader import X12Reader, read_interchanges
-from edi.x12.structures import InterchangeEnd, TransactionSet
+from edi.x12.structures import InterchangeEnd, Segment, TransactionSet
 from edi.x12.validate import validated_events
 from edi.x12.writer import GroupSpec, build_interchange, write_interchange
 from engine.model.common import Address, Charge, Contact, Note, Party, PartyRole, Reference, Routing
@@ -35,6 +35,7 @@ from mappings.x12 import po850
 from mappings.x12.common import (
     MappingError,
     SegmentFields,
+    date_at,
     description_segments,
     item_id_elements,
     read_description,
@@ -221,6 +222,31 @@ def test_problems_are_collected_and_located() -> None:
         "PO102 (Quantity Ordered) 'FOUR' is not a number — ST 0001 / segment 4",
         "PO104 (Unit Price) 'X' is not a number — ST 0001 / segment 5",
     ]
+
+
+def _strptime_date(value: str) -> date | None:
+    """What date_at read with strptime before it sliced: the reference it must agree with."""
+    if len(value) != 8 or not value.isdigit():
+        return None
+    try:
+        return datetime.strptime(value, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+@given(
+    value=st.text("0123456789", min_size=8, max_size=8)
+    | st.dates().map(lambda d: d.strftime("%Y%m%d"))
+    | st.text("0123456789 +-.٢", min_size=6, max_size=10)
+)
+def test_dates_read_as_strptime_reads_them_and_fail_where_it_fails(value: str) -> None:
+    seg = Segment(["DTM", "010", value])
+    expected = _strptime_date(value.strip())
+    if expected is None and value.strip():
+        with pytest.raises(MappingError, match="is not a date"):
+            date_at(seg, 2)
+    else:
+        assert date_at(seg, 2) == expected
 
 
 def test_unknown_purpose_and_missing_beg_are_named() -> None:

@@ -9,11 +9,12 @@ partner can add a code without touching the code that reads it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
+from types import TracebackType
 
 from edi.x12.schema import default_schemas
 from edi.x12.structures import Segment, TransactionSet
@@ -106,19 +107,35 @@ class Problems:
         self.set_control_number = ts.control_number if ts is not None and ts.segments else None
         self.items: list[MappingProblem] = []
 
-    @contextmanager
-    def collecting(self) -> Iterator[None]:
+    def collecting(self) -> AbstractContextManager[None]:
         """Run one segment's mapping; a MappingError is kept and reading goes on."""
-        try:
-            yield
-        except MappingError as error:
-            self.items.extend(
-                replace(p, transaction_set=p.transaction_set or self.set_control_number) for p in error.problems
-            )
+        return _Collecting(self)
+
+    def keep(self, error: MappingError) -> None:
+        self.items.extend(
+            replace(p, transaction_set=p.transaction_set or self.set_control_number) for p in error.problems
+        )
 
     def raise_if_any(self) -> None:
         if self.items:
             raise MappingError(self.items)
+
+
+class _Collecting(AbstractContextManager[None]):
+    """``Problems.collecting``: a class, not a generator, for it wraps every segment a map reads."""
+
+    __slots__ = ("problems",)
+
+    def __init__(self, problems: Problems) -> None:
+        self.problems = problems
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> bool:
+        if isinstance(error, MappingError):
+            self.problems.keep(error)
+            return True
+        return False
 
 
 def element_name(tag: str | None, element: int | None, version: str = "004010") -> str | None:
@@ -136,13 +153,15 @@ def element_name(tag: str | None, element: int | None, version: str = "004010") 
 
 def text(seg: Segment, n: int) -> str | None:
     """Element n with padding removed, or None when empty (X12 has no empty-but-present value)."""
-    value = seg.element(n).strip()
-    return value or None
+    # Segment.element inlined: maps read every element through here.
+    fields = seg.fields
+    return (fields[n].strip() or None) if n < len(fields) else None
 
 
 def required(seg: Segment, n: int) -> str:
-    value = text(seg, n)
-    if value is None:
+    fields = seg.fields
+    value = fields[n].strip() if n < len(fields) else ""
+    if not value:
         raise MappingError.at(seg, n, "is missing")
     return value
 
@@ -196,7 +215,8 @@ def date_at(seg: Segment, n: int) -> date | None:
     try:
         if len(value) != 8 or not value.isdigit():
             raise ValueError(value)
-        return datetime.strptime(value, "%Y%m%d").date()
+        # What strptime("%Y%m%d") accepts, without its locale and regular expression machinery.
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
         raise MappingError.at(seg, n, "is not a date (CCYYMMDD)") from None
 
@@ -232,7 +252,7 @@ def fields(tag: str, *elements: str | None) -> SegmentFields:
 def body(ts: TransactionSet) -> list[Segment]:
     """The set's segments between ST and SE."""
     segments = ts.segments[1:]
-    return segments[:-1] if segments and segments[-1].tag == "SE" else segments
+    return segments[:-1] if segments and segments[-1].fields[0] == "SE" else segments
 
 
 def sections(
@@ -243,9 +263,10 @@ def sections(
     lines: list[list[Segment]] = []
     summary: list[Segment] = []
     for seg in segments:
-        if seg.tag in summary_tags or summary:
+        tag = seg.fields[0]
+        if summary or tag in summary_tags:
             summary.append(seg)
-        elif seg.tag == line_tag:
+        elif tag == line_tag:
             lines.append([seg])
         elif lines:
             lines[-1].append(seg)
@@ -266,10 +287,11 @@ def split_loops(
     loops: list[list[Segment]] = []
     current: list[Segment] | None = None
     for seg in segments:
-        if seg.tag == head:
+        tag = seg.fields[0]
+        if tag == head:
             current = [seg]
             loops.append(current)
-        elif current is not None and seg.tag in members:
+        elif current is not None and tag in members:
             current.append(seg)
         else:
             current = None
@@ -502,7 +524,7 @@ def read_dates(segments: Iterable[Segment], table: DateTable) -> dict[str, date]
     field_of = dict(table)
     found: dict[str, date] = {}
     for seg in segments:
-        if seg.tag != "DTM":
+        if seg.fields[0] != "DTM":
             continue
         name = field_of.get(seg.element(1))
         if name is not None and name not in found:

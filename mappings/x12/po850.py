@@ -115,18 +115,19 @@ def read_order(ts: TransactionSet, profile: PartnerProfile, *, version: str) -> 
     beg_seen = False
     for seg in rest:
         with problems.collecting():
-            if seg.tag == "BEG":
+            tag = seg.fields[0]
+            if tag == "BEG":
                 beg_seen = True
                 order.update(_read_beg(seg))
-            elif seg.tag == "CUR":
+            elif tag == "CUR":
                 order["currency"] = required(seg, 2)
-            elif seg.tag == "REF":
+            elif tag == "REF":
                 references.append(read_reference(seg))
-            elif seg.tag == "PER":
+            elif tag == "PER":
                 buyer_contacts.append(read_contact(seg))
-            elif seg.tag == "SAC":
+            elif tag == "SAC":
                 charges.append(read_charge(seg))
-            elif seg.tag == "TD5" and routing is None:
+            elif tag == "TD5" and routing is None:
                 routing = read_routing(seg)
     with problems.collecting():
         order.update(read_dates(rest, ORDER_DATES))
