@@ -51,7 +51,7 @@ from engine.db.session import UnitOfWork, unit_of_work
 from engine.db.tables import Interchange, InterchangeStatus, OutboundKind, SetStatus
 from engine.files import archive
 from engine.model import Acknowledgement, Order, OrderChange, ShipNotice
-from engine.outbound import InterchangeHeader, flush_outbox, prepare, record, record_interchange_ack
+from engine.outbound import InterchangeHeader, Owed, flush_outbox, prepare_bundles, record, record_interchange_ack
 from engine.rules import OutboundDocument as CanonicalDocument
 from engine.rules import (
     Outcome,
@@ -467,23 +467,21 @@ class _PurchaseOrders:
             decided.append((item, outcome, before))
         new = [outcome.order for _, outcome, before in decided if before is None]
         ids = iter(saved.id for saved in uow.orders.add_new(new, at=now))
-        owed: list[dict[str, Any]] = []
+        owed: list[Owed] = []
         with uow.control_numbers.held():
             for item, outcome, before in decided:
                 if before is None:
                     order_id = next(ids)
-                    for cause, document in _causes(outcome, order_id):
-                        columns = prepare(
-                            uow, self.runtime, profile, document, cause_key=cause, order=outcome.order,
-                            order_id=order_id, now=now,
-                        )  # fmt: skip
-                        owed.append(columns)
-                        self.report.documents.append(f"{columns['kind']} ({columns['file_name']})")
+                    owed += [
+                        Owed(cause, document, outcome.order, order_id) for cause, document in _causes(outcome, order_id)
+                    ]
                     self.report.orders.append(outcome.order.po_number)
                 else:
                     order_id = _store(uow, self.runtime, profile, outcome, before.version, self.report)
                 self.applied.accept(item.position, item.ts, item.entry, order_id)
-            uow.outbound.add_new(owed)
+            for bundle in prepare_bundles(uow, self.runtime, profile, owed, now=now):
+                uow.outbound.add_bundle(bundle.carrier, bundle.documents)
+                self.report.documents += [f"{d['kind']} ({d['file_name']})" for d in bundle.documents]
 
 
 def _read_document(runtime: Runtime, profile: PartnerProfile, ts: TransactionSet, test: bool) -> Any:
@@ -664,7 +662,12 @@ def _read_functional_acks(uow: UnitOfWork, profile: PartnerProfile, ts: Transact
         return
     accepted = result.status in (AckStatus.ACCEPTED, AckStatus.ACCEPTED_WITH_ERRORS)
     detail = {"kind": result.kind, "code": result.code, "description": result.describe()}
-    uow.outbound.record_ack(document.id, accepted=accepted, result=detail)
+    sets = {
+        int(answer.control_number): answer.status in (AckStatus.ACCEPTED, AckStatus.ACCEPTED_WITH_ERRORS)
+        for answer in result.sets
+        if answer.status is not None and answer.control_number.isdigit()
+    }
+    uow.outbound.record_ack(document.id, accepted=accepted, result=detail, sets=sets)
     state = result.status.value if result.status else result.code
     report.messages.append(f"{result.kind}: our {document.kind} {document.file_name} was {state}")
 

@@ -94,21 +94,71 @@ def prepare(
     For a cause known to be new (``OutboundRepository.add_new`` records many at once); ``record``
     checks the cause first.
     """
+    [bundle] = prepare_bundles(uow, runtime, profile, [Owed(cause_key, document, order, order_id)], now=now, size=1)
+    return bundle.documents[0]
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A document owed to a partner, under its cause, with the order it answers (and that order's row)."""
+
+    cause_key: str
+    document: CanonicalDocument
+    order: Order | None = None
+    order_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """``OutboundRepository.add_bundle``'s arguments: documents sent in one interchange, and the carrier
+    that holds the interchange when there are several (None when a document travels alone)."""
+
+    carrier: dict[str, Any] | None
+    documents: list[dict[str, Any]]
+
+
+def prepare_bundles(
+    uow: UnitOfWork,
+    runtime: Runtime,
+    profile: PartnerProfile,
+    owed: Sequence[Owed],
+    *,
+    now: datetime,
+    size: int | None = None,
+) -> list[Bundle]:
+    """Render ``owed`` and envelope them, ``size`` sets per interchange (the partner's
+    ``envelopes.sets_per_interchange`` by default): documents of one set and usage go together, in
+    the order given; control numbers are taken in that order."""
     if profile.x12 is None:
         raise OutboundError(f"partner {profile.id} has no X12 identity to send a document to")
-    rendered = render(document, profile, order, now=now)
-    segments = runtime.partners.hooks(profile.id).adjust_outbound(rendered.segments)
+    size = size or profile.envelopes.sets_per_interchange
+    hooks = runtime.partners.hooks(profile.id)
+    together: dict[tuple[str, bool], list[tuple[Owed, Sequence[SegmentFields]]]] = {}
+    for item in owed:
+        rendered = render(item.document, profile, item.order, now=now)
+        test = bool(getattr(item.document, "test", False)) or profile.usage == "T"
+        together.setdefault((rendered.set_id, test), []).append((item, hooks.adjust_outbound(rendered.segments)))
+    bundles: list[Bundle] = []
+    for (set_id, test), items in together.items():
+        for start in range(0, len(items), size):
+            bundles.append(_bundle(uow, runtime, profile, set_id, test, items[start : start + size], now))
+    return bundles
+
+
+def _bundle(
+    uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, set_id: str, test: bool,
+    items: Sequence[tuple[Owed, Sequence[SegmentFields]]], now: datetime,
+) -> Bundle:  # fmt: skip
+    assert profile.x12 is not None
     us = runtime.workspace.settings.us
-    version = _version_of(profile, rendered.set_id)
-    test = bool(getattr(document, "test", False)) or profile.usage == "T"
+    spec = GroupSpec(
+        FUNCTIONAL_IDS[set_id], _version_of(profile, set_id), [segments for _, segments in items],
+        sender=us.gs_code, receiver=profile.x12.gs_code,
+    )  # fmt: skip
     ich = build_interchange(
         (us.isa_qualifier, us.isa_id),
         profile.x12.interchange,
-        [
-            GroupSpec(
-                FUNCTIONAL_IDS[rendered.set_id], version, [segments], sender=us.gs_code, receiver=profile.x12.gs_code
-            )
-        ],
+        [spec],
         control_numbers=uow.control_numbers,
         usage="T" if test else "P",
         now=now,
@@ -116,22 +166,25 @@ def prepare(
     )
     data = write_interchange(ich, line_break=profile.delimiters.line_break)
     group = ich.groups[0]
-    isa13, gs06, st02 = ich.control_number, group.control_number, group.sets[0].control_number
-    return {
+    common = {
         "partner_id": profile.id,
-        "kind": OutboundKind(rendered.set_id),
-        "cause_key": cause_key,
-        "content": data,
+        "kind": OutboundKind(set_id),
         "sender": f"{us.isa_qualifier}:{us.isa_id}",
         "receiver": f"{profile.x12.isa_qualifier}:{profile.x12.isa_id}",
-        "interchange_control_number": int(isa13),
-        "group_control_number": int(gs06),
-        "set_control_number": int(st02),
-        "file_name": f"{profile.id}-{rendered.set_id}-{isa13}.x12",
+        "interchange_control_number": int(ich.control_number),
+        "group_control_number": int(group.control_number),
+        "file_name": f"{profile.id}-{set_id}-{ich.control_number}.x12",
         "due_at": now + timedelta(hours=profile.deadlines.functional_ack_expected_hours),
-        "order_id": order_id,
         "at": now,
     }
+    alone = len(items) == 1
+    documents = [
+        {**common, "cause_key": item.cause_key, "content": data if alone else b"", "order_id": item.order_id,
+         "set_control_number": int(ts.control_number)}
+        for (item, _), ts in zip(items, group.sets, strict=True)
+    ]  # fmt: skip
+    carrier = None if alone else {**common, "cause_key": f"bundle:{items[0][0].cause_key}", "content": data}
+    return Bundle(carrier, documents)
 
 
 def _delimiters(profile: PartnerProfile) -> Delimiters:

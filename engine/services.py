@@ -477,7 +477,7 @@ def preview(runtime: Runtime, po_number: str, rule: Rule, *, partner_id: str | N
                     last.created_at,
                 )
                 document.diff = document_diff(
-                    last.content,
+                    uow.outbound.content_of(last),
                     row.content,
                     before_name=f"{last.file_name} (sent {last.created_at:%Y-%m-%d %H:%M})",
                     after_name="preview (not sent)",
@@ -616,6 +616,8 @@ def list_outbox(
                 "file": d.file_name,
                 "po_number": po,
                 "interchange_control_number": d.interchange_control_number,
+                "set_control_number": d.set_control_number,
+                "bundle_id": d.bundle_id,  # the document whose interchange (and file) carries this one
                 "created_at": _plain(d.created_at),
                 "path": str(runtime.workspace.outbox_dir / d.partner_id / d.file_name) if d.file_name else None,
             }

@@ -258,6 +258,18 @@ class DuplicatePolicy(Strict):
     window_days: int = Field(default=90, ge=1)
 
 
+class Envelopes(Strict):
+    """How many of the documents we owe the partner travel in one interchange (and one file).
+
+    With 1 (the default) every document is an interchange of its own. With more, the documents
+    of one kind that one run owes the partner (the 855s for a file of 850s) go out together: one
+    interchange with one functional group of up to this many sets, one ISA13 and GS06 for all.
+    Each document keeps its own record, order, ST02 and 997 status.
+    """
+
+    sets_per_interchange: int = Field(default=1, ge=1, le=10_000)
+
+
 class Mailbox(Strict):
     """Filled in by the transport issue; a local folder pair for now."""
 
@@ -277,6 +289,7 @@ class PartnerProfile(Strict):
     acknowledgements: AckPolicy = AckPolicy()
     deadlines: Deadlines = Deadlines()
     duplicates: DuplicatePolicy = DuplicatePolicy()
+    envelopes: Envelopes = Envelopes()
     usage: Literal["T", "P"] = "P"  # ISA15 of what we send; T keeps the partner in test mode
     mailbox: Mailbox = Mailbox()
     # A Python file beside the profile, for what data cannot say (mappings.profiles.PartnerHooks).

@@ -108,7 +108,7 @@ def mapped_keys_and_indexes(dialect: str) -> tuple[set[tuple[Any, ...]], set[tup
 
 def test_the_migration_builds_exactly_the_mapped_tables(empty_url: URL) -> None:
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0001"
+    assert current_revision(empty_url) == "0002"
     assert schema_differences(empty_url) == []
     # What compare_metadata does not look at: CHECK constraints (the status columns rely on
     # them), ON DELETE rules and the condition of a partial index (the duplicate key's).
@@ -206,3 +206,36 @@ def test_nothing_connects_at_import_or_when_an_engine_is_made(tmp_path: Path) ->
     result = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "db" / "edi.sqlite3").exists()
+
+
+def test_bundles_are_added_to_a_database_of_the_first_revision_keeping_its_documents(empty_url: URL) -> None:
+    upgrade(empty_url, "0001")
+    engine = make_engine(empty_url)
+    now = {"now": "2025-01-01 00:00:00"}
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO partners (id, name, role, test_mode, created_at, updated_at)"
+                    " VALUES ('acme', 'Acme', 'retailer', false, :now, :now)"
+                ),
+                now,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO outbound_documents (partner_id, kind, cause_key, status, content, created_at)"
+                    " VALUES ('acme', '855', 'c1', 'sent', :content, :now)"
+                ),
+                {**now, "content": b"ISA*00"},
+            )
+        upgrade(empty_url)
+        assert current_revision(empty_url) == "0002"
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT cause_key, status, content, bundle_id FROM outbound_documents"))
+            assert [tuple(row) for row in rows] == [("c1", "sent", b"ISA*00", None)]
+        assert schema_differences(empty_url) == []
+        assert check_constraints(empty_url) == mapped_check_constraints()
+        downgrade(empty_url, "0001")
+        assert "bundle_id" not in {c["name"] for c in inspect(engine).get_columns("outbound_documents")}
+    finally:
+        engine.dispose()

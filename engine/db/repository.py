@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -784,19 +784,35 @@ class OutboundRepository:
         except IntegrityError as error:
             raise CauseAlreadyHandled(f"one of {len(rows)} causes (first {rows[0]['cause_key']!r})", None) from error
 
+    def add_bundle(self, carrier: Mapping[str, Any] | None, documents: Sequence[Mapping[str, Any]]) -> None:
+        """Record documents sent in one interchange: with a ``carrier`` (``add``'s arguments, holding
+        the interchange), each document refers to it and holds no content of its own."""
+        if carrier is None:
+            self.add_new(documents)
+            return
+        bundle = self.add(**carrier)
+        self.add_new([{**document, "bundle_id": bundle.id, "content": b""} for document in documents])
+
+    def content_of(self, document: OutboundDocument) -> bytes:
+        """The interchange that carried the document (its carrier's, when it went out with others)."""
+        if document.bundle_id is None:
+            return document.content
+        return self.get(document.bundle_id).content
+
     def get(self, document_id: int) -> OutboundDocument:
         return _one(self.session, OutboundDocument, document_id)
 
     def pending(self) -> list[OutboundDocument]:
-        query = select(OutboundDocument).where(OutboundDocument.status == OutboundStatus.PENDING)
+        """Documents to place in the outbox, oldest first: those travelling in a carrier go with it."""
+        query = select(OutboundDocument).where(
+            OutboundDocument.status == OutboundStatus.PENDING, OutboundDocument.bundle_id.is_(None)
+        )
         return list(self.session.scalars(query.order_by(OutboundDocument.id)))
 
     def mark_sent(self, document_id: int, *, at: datetime | None = None) -> OutboundDocument:
-        document = self.get(document_id)
-        document.status = OutboundStatus.SENT
-        document.sent_at = at or utc_now()
-        self.session.flush()
-        return document
+        """The document (with what it carries) is in the partner's hands."""
+        self.mark_sent_many([document_id], at=at)
+        return self.session.get(OutboundDocument, document_id, populate_existing=True) or self.get(document_id)
 
     def hold_pending(self, document_ids: Sequence[int]) -> list[OutboundDocument]:
         """Those of ``document_ids`` still pending, locked for this transaction (``FOR UPDATE``), by id."""
@@ -813,26 +829,43 @@ class OutboundRepository:
         if document_ids:
             self.session.execute(
                 update(OutboundDocument)
-                .where(OutboundDocument.id.in_(document_ids))
+                .where(or_(OutboundDocument.id.in_(document_ids), OutboundDocument.bundle_id.in_(document_ids)))
                 .values(status=OutboundStatus.SENT, sent_at=at or utc_now())
                 .execution_options(synchronize_session=False)
             )
 
     def find_by_group(self, partner_id: str, group_control_number: int) -> OutboundDocument | None:
-        """The document a partner's 997 answers (AK102 names our GS06); the latest if a number recurs."""
+        """The document a partner's 997 answers (AK102 names our GS06): the latest if a number recurs,
+        and the carrier rather than what it carries."""
         query = select(OutboundDocument).where(
-            OutboundDocument.partner_id == partner_id, OutboundDocument.group_control_number == group_control_number
+            OutboundDocument.partner_id == partner_id,
+            OutboundDocument.group_control_number == group_control_number,
+            OutboundDocument.bundle_id.is_(None),
         )
         return self.session.scalars(query.order_by(OutboundDocument.id.desc()).limit(1)).first()
 
     def record_ack(
-        self, document_id: int, *, accepted: bool, result: Mapping[str, Any], at: datetime | None = None
+        self,
+        document_id: int,
+        *,
+        accepted: bool,
+        result: Mapping[str, Any],
+        sets: Mapping[int, bool] | None = None,
+        at: datetime | None = None,
     ) -> OutboundDocument:
-        """The partner's 997/999 answered: accepted or rejected, with what it said."""
+        """The partner's 997/999 answered: accepted or rejected, with what it said.
+
+        The documents a carrier holds take the answer about their own set (``sets``: ST02 ->
+        accepted, from the AK2 loops) or, without one, the group's.
+        """
         document = self.get(document_id)
-        document.status = OutboundStatus.ACCEPTED if accepted else OutboundStatus.REJECTED
-        document.ack_result = dict(result)
-        document.acknowledged_at = at or utc_now()
+        moment = at or utc_now()
+        members = self.session.scalars(select(OutboundDocument).where(OutboundDocument.bundle_id == document_id))
+        for each in [document, *members]:
+            own = (sets or {}).get(each.set_control_number or 0, accepted) if each is not document else accepted
+            each.status = OutboundStatus.ACCEPTED if own else OutboundStatus.REJECTED
+            each.ack_result = dict(result)
+            each.acknowledged_at = moment
         self.session.flush()
         return document
 
@@ -871,6 +904,7 @@ def _outbound_columns(d: Mapping[str, Any]) -> dict[str, Any]:
         "content": d["content"],
         "interchange_id": d.get("interchange_id"),
         "order_id": d.get("order_id"),
+        "bundle_id": d.get("bundle_id"),
         "created_at": d.get("at") or utc_now(),
         "due_at": d.get("due_at"),
     }

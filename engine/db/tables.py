@@ -283,6 +283,7 @@ class OutboundDocument(Base):
         one_of("status", OutboundStatus),
         Index("ix_outbound_documents_partner_id_group_control_number", "partner_id", "group_control_number"),
         Index("ix_outbound_documents_status_due_at", "status", "due_at"),
+        Index("ix_outbound_documents_bundle_id", "bundle_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -299,6 +300,9 @@ class OutboundDocument(Base):
     content: Mapped[bytes]
     interchange_id: Mapped[int | None] = mapped_column(ForeignKey("interchanges.id", ondelete="SET NULL"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    #: The document whose interchange carries this one, when it went out with others (see
+    #: ``OutboundRepository.add_bundle``): its content and its file are the carrier's.
+    bundle_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_documents.id", ondelete="CASCADE"))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]  # when the partner's 997 is expected by
