@@ -149,3 +149,12 @@ def test_assignments_are_still_validated() -> None:
         line.shipped_qty = Decimal(-1)
     line.shipped_qty = "2"  # type: ignore[assignment]
     assert line.shipped_qty == Decimal(2)
+
+
+def test_each_value_gets_its_own_empty_lists_and_dicts() -> None:
+    first, second = Order(partner_id="p", po_number="1"), Order(partner_id="p", po_number="2")
+    first.lines.append(OrderLine(line_number="1", ordered_qty=Decimal(1)))
+    first.lines[0].item_ids["upc"] = "0123"
+    assert second.lines == []
+    assert OrderLine(line_number="2", ordered_qty=Decimal(1)).item_ids == {}
+    assert Order.model_json_schema()["properties"]["lines"]["default"] == []

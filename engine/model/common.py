@@ -32,6 +32,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def empty_list() -> Any:
+    """A list field's default: a new list per value, not a ``= []`` that pydantic deep-copies
+    (``copy.deepcopy``, the slowest part of making a model) on every validation. The published
+    schema still says ``"default": []``."""
+    return Field(default_factory=list, json_schema_extra={"default": []})
+
+
+def empty_dict() -> Any:
+    """As ``empty_list``, for a dict field."""
+    return Field(default_factory=dict, json_schema_extra={"default": {}})
+
+
 #: Per model class, found once (validation runs for every value and, with validate_assignment,
 #: for every assignment): its computed field names, and the fields a copy must copy.
 _DERIVED: dict[type, frozenset[str]] = {}
@@ -148,7 +160,7 @@ class PartyRole(StrEnum):
 
 
 class Address(Model):
-    lines: list[str] = []
+    lines: list[str] = empty_list()
     city: str | None = None
     state: str | None = None
     postal_code: str | None = None
@@ -169,7 +181,7 @@ class Party(Model):
     id_qualifier: str | None = None  # whose code list ``id`` comes from (DUNS, store number, ...)
     id: str | None = None
     address: Address | None = None
-    contacts: list[Contact] = []
+    contacts: list[Contact] = empty_list()
 
 
 class Reference(Model):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from engine.model.common import Model, Money, Note, Party, Quantity, Reference, Routing
+from engine.model.common import Model, Money, Note, Party, Quantity, Reference, Routing, empty_dict, empty_list
 
 
 # -- order change (860, ORDCHG) --------------------------------------------------------------------
@@ -42,7 +42,7 @@ class LineChangeRequest(Model):
     uom: str | None = None
     unit_price: Money | None = None
     ship_date: date | None = None
-    item_ids: dict[str, str] = {}
+    item_ids: dict[str, str] = empty_dict()
     description: str | None = None
 
 
@@ -53,10 +53,10 @@ class OrderChange(Model):
     change_date: date | None = None
     change_number: str | None = None  # the retailer's change order sequence
     reason: str | None = None
-    lines: list[LineChangeRequest] = []
+    lines: list[LineChangeRequest] = empty_list()
     test: bool = False  # from a test interchange or a partner in test mode: never changes a live order
-    references: list[Reference] = []
-    notes: list[Note] = []
+    references: list[Reference] = empty_list()
+    notes: list[Note] = empty_list()
 
 
 # -- acknowledgement (855, 865, ORDRSP) --------------------------------------------------------------
@@ -92,7 +92,7 @@ class LineAck(Model):
     unit_price: Money | None = None
     ship_date: date | None = None  # promised / scheduled ship date (backorders)
     reason: str | None = None  # our reason code; profiles translate it
-    item_ids: dict[str, str] = {}
+    item_ids: dict[str, str] = empty_dict()
 
 
 class Acknowledgement(Model):
@@ -106,8 +106,8 @@ class Acknowledgement(Model):
     ack_date: date | None = None
     order_date: date | None = None
     reason: str | None = None
-    lines: list[LineAck] = []
-    references: list[Reference] = []
+    lines: list[LineAck] = empty_list()
+    references: list[Reference] = empty_list()
     test: bool = False  # a test order's acknowledgement goes out as test; a test one never changes a live order
 
 
@@ -116,19 +116,19 @@ class ShippedItem(Model):
     line_number: str
     quantity: Quantity
     uom: str = "EA"
-    item_ids: dict[str, str] = {}
+    item_ids: dict[str, str] = empty_dict()
 
 
 class Pack(Model):
     sscc: str | None = None  # SSCC-18 carton label
     tracking_number: str | None = None
-    items: list[ShippedItem] = []
+    items: list[ShippedItem] = empty_list()
 
 
 class ShippedOrder(Model):
     po_number: str
-    packs: list[Pack] = []  # SOPI: items inside packs
-    items: list[ShippedItem] = []  # SOI: items directly under the order
+    packs: list[Pack] = empty_list()  # SOPI: items inside packs
+    items: list[ShippedItem] = empty_list()  # SOI: items directly under the order
 
 
 class ShipNotice(Model):
@@ -137,8 +137,8 @@ class ShipNotice(Model):
     ship_date: date
     purpose: str = "original"
     routing: Routing | None = None
-    tracking_numbers: list[str] = []
-    parties: list[Party] = []
-    orders: list[ShippedOrder] = []
-    references: list[Reference] = []
+    tracking_numbers: list[str] = empty_list()
+    parties: list[Party] = empty_list()
+    orders: list[ShippedOrder] = empty_list()
+    references: list[Reference] = empty_list()
     test: bool = False  # as for acknowledgements

@@ -21,6 +21,8 @@ from engine.model.common import (
     Reference,
     Routing,
     UtcDateTime,
+    empty_dict,
+    empty_list,
 )
 
 ZERO = Decimal(0)
@@ -66,7 +68,7 @@ class PendingChange(Model):
 
 class OrderLine(Model):
     line_number: str  # as the partner sent it
-    item_ids: dict[str, str] = {}  # our kind (buyer_part, upc, ...) -> value
+    item_ids: dict[str, str] = empty_dict()  # our kind (buyer_part, upc, ...) -> value
     description: str | None = None
     ordered_qty: Quantity
     uom: str = "EA"
@@ -84,8 +86,8 @@ class OrderLine(Model):
     acknowledged_qty: Quantity | None = None
     acknowledged_unit_price: Money | None = None
     acknowledged_ship_date: date | None = None
-    references: list[Reference] = []
-    notes: list[Note] = []
+    references: list[Reference] = empty_list()
+    notes: list[Note] = empty_list()
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -142,7 +144,7 @@ class OrderEvent(Model):
     actor: Actor
     reason: str | None = None
     document_id: str | None = None
-    lines: list[LineEffect] = []
+    lines: list[LineEffect] = empty_list()
     text: str | None = None
 
 
@@ -156,18 +158,18 @@ class Order(Model):
     ship_by_date: date | None = None  # do not ship after / cancel after
     delivery_date: date | None = None
     currency: str | None = None
-    parties: list[Party] = []
+    parties: list[Party] = empty_list()
     routing: Routing | None = None
-    references: list[Reference] = []
-    notes: list[Note] = []
-    charges: list[Charge] = []
-    lines: list[OrderLine] = []
+    references: list[Reference] = empty_list()
+    notes: list[Note] = empty_list()
+    charges: list[Charge] = empty_list()
+    lines: list[OrderLine] = empty_list()
     #: Items the retailer asked to add (an 860 add item), waiting for the supplier's answer: they
     #: join ``lines`` when accepted, so nothing ships, counts or changes status before then.
-    pending_lines: list[OrderLine] = []
+    pending_lines: list[OrderLine] = empty_list()
     test: bool = False  # from a test interchange (ISA15 T) or a partner in test mode
     acknowledged: bool = False
-    events: list[OrderEvent] = []
+    events: list[OrderEvent] = empty_list()
 
     def party(self, role: PartyRole) -> Party | None:
         return next((p for p in self.parties if p.role == role), None)
