@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from edi.findings import Finding
 from edi.x12.ack_results import AckStatus, read_functional_ack
-from edi.x12.acks import acknowledge
+from edi.x12.acks import Acknowledgements, Acknowledger, acknowledge
 from edi.x12.reader import X12Reader
 from edi.x12.structures import InterchangeStart, TransactionSet
 from edi.x12.validate import validated_events
@@ -304,35 +304,40 @@ def _day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _sets(data: bytes, name: str) -> Iterator[TransactionSet]:
-    for event in validated_events(X12Reader(data, name=name)):
-        if isinstance(event, TransactionSet):
-            yield event
-
-
 def _process(
     uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, data: bytes, interchange_id: int,
     report: IngestReport, *, test: bool,
 ) -> None:  # fmt: skip
-    acknowledge_file(uow, runtime, profile, data, interchange_id, report)
-    crash_point("acknowledged")
-    apply_sets(uow, runtime, profile, data, interchange_id, report, test=test)
+    """One read of the file: its sets applied as they come, its 997/999 built from the same events."""
+    acknowledger = Acknowledger(kind=profile.acknowledgements.functional_ack_for_005010)
+    apply_sets(uow, runtime, profile, data, interchange_id, report, test=test, acknowledger=acknowledger)
 
 
 def apply_sets(
     uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, data: bytes, interchange_id: int,
     report: IngestReport, *, test: bool, skip: Collection[int] = (), rejected_note: str = "",
+    acknowledger: Acknowledger | None = None,
 ) -> list[int]:  # fmt: skip
     """Map and apply each accepted set of the file in order, record every set, quarantine the
-    rejected ones; the positions applied.
+    rejected ones, then record the acknowledgement and the documents the rules owe; the positions
+    applied.
 
+    The documents are rendered at the end, in the order of the sets that caused them, after the
+    ``acknowledger``'s 997/999 (which takes the first control numbers), so that documents of one
+    kind can travel together (``envelopes`` in the partner's profile).
     ``skip``: positions applied before (a reprocess), reported as such and left alone.
     ``rejected_note`` follows the reason of a set our acknowledgement rejected.
     """
     now = runtime.now()
     applied = _Applied(uow, interchange_id, bulk=not uow.interchanges.has_sets(interchange_id))
-    orders = _PurchaseOrders(uow, runtime, profile, report, applied, test=test or profile.terms.test_mode)
-    for position, ts in enumerate(_sets(data, report.file), start=1):
+    owed: list[Owed] = []
+    orders = _PurchaseOrders(uow, runtime, profile, report, applied, owed, test=test or profile.terms.test_mode)
+    reader = X12Reader(data, name=report.file)
+    events = validated_events(reader)
+    if acknowledger is not None:
+        events = acknowledger.observe(events)
+    sets = (event for event in events if isinstance(event, TransactionSet))
+    for position, ts in enumerate(sets, start=1):
         group = ts.group
         errors = [f for f in ts.findings if f.is_error]
         entry: dict[str, Any] = {"position": position, "set": ts.id, "control_number": ts.control_number}
@@ -351,13 +356,21 @@ def apply_sets(
             continue
         orders.apply()  # a later set may concern an order of the batch: apply the batch first
         try:
-            order_id = apply_set(uow, runtime, profile, ts, document_id, test, report)
+            order_id = apply_set(uow, runtime, profile, ts, document_id, test, report, owed=owed)
         except (RuleRefused, MappingError, NotApplied) as refusal:
             applied.refuse(position, ts, entry, str(refusal), at=now)
             continue
         applied.accept(position, ts, entry, order_id)
     orders.apply()
     applied.flush()
+    with uow.control_numbers.held():
+        if acknowledger is not None:
+            acks = acknowledger.finish(uow.control_numbers, now=now, reader_findings=reader.findings)
+            _record_acknowledgements(uow, runtime, profile, acks, interchange_id, report)
+            crash_point("acknowledged")
+        for bundle in prepare_bundles(uow, runtime, profile, owed, now=now):
+            uow.outbound.add_bundle(bundle.carrier, bundle.documents)
+            report.documents += [f"{d['kind']} ({d['file_name']})" for d in bundle.documents]
     return applied.positions
 
 
@@ -415,10 +428,9 @@ class _Waiting:
 
 
 class _PurchaseOrders:
-    """A file's 850s, applied a few hundred at a time: one query finds the orders they concern,
-    new orders are stored with one statement per table, and the documents they owe take their
-    control numbers in memory (``DatabaseControlNumbers.held``). The outcome is the one applying
-    them one by one gives: the same orders, events, documents and control numbers, in file order.
+    """A file's 850s, applied a few hundred at a time: one query finds the orders they concern, and
+    new orders are stored with one statement per table. The outcome is the one applying them one
+    by one gives: the same orders, events and owed documents, in file order.
 
     Another set of the file, or a second 850 for a PO number waiting here, applies the batch
     first, so every set sees the orders as the sets before it left them.
@@ -428,10 +440,10 @@ class _PurchaseOrders:
 
     def __init__(
         self, uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, report: IngestReport, applied: _Applied,
-        *, test: bool,
+        owed: list[Owed], *, test: bool,
     ) -> None:  # fmt: skip
         self.uow, self.runtime, self.profile, self.report, self.applied = uow, runtime, profile, report, applied
-        self.test = test
+        self.owed, self.test = owed, test
         self.waiting: dict[str, _Waiting] = {}
 
     def add(self, position: int, ts: TransactionSet, entry: dict[str, Any], document_id: str) -> None:
@@ -467,21 +479,14 @@ class _PurchaseOrders:
             decided.append((item, outcome, before))
         new = [outcome.order for _, outcome, before in decided if before is None]
         ids = iter(saved.id for saved in uow.orders.add_new(new, at=now))
-        owed: list[Owed] = []
-        with uow.control_numbers.held():
-            for item, outcome, before in decided:
-                if before is None:
-                    order_id = next(ids)
-                    owed += [
-                        Owed(cause, document, outcome.order, order_id) for cause, document in _causes(outcome, order_id)
-                    ]
-                    self.report.orders.append(outcome.order.po_number)
-                else:
-                    order_id = _store(uow, self.runtime, profile, outcome, before.version, self.report)
-                self.applied.accept(item.position, item.ts, item.entry, order_id)
-            for bundle in prepare_bundles(uow, self.runtime, profile, owed, now=now):
-                uow.outbound.add_bundle(bundle.carrier, bundle.documents)
-                self.report.documents += [f"{d['kind']} ({d['file_name']})" for d in bundle.documents]
+        for item, outcome, before in decided:
+            if before is None:
+                order_id = next(ids)
+                self.report.orders.append(outcome.order.po_number)
+                self.owed += _owed(outcome, order_id)
+            else:
+                order_id = _store(uow, outcome, before.version, self.report, self.owed)
+            self.applied.accept(item.position, item.ts, item.entry, order_id)
 
 
 def _read_document(runtime: Runtime, profile: PartnerProfile, ts: TransactionSet, test: bool) -> Any:
@@ -507,6 +512,15 @@ def acknowledge_file(
         return
     kind = profile.acknowledgements.functional_ack_for_005010  # 999 applies to 005010 groups only
     acks = acknowledge(data, kind=kind, control_numbers=uow.control_numbers, now=runtime.now(), name=report.file)
+    _record_acknowledgements(uow, runtime, profile, acks, interchange_id, report)
+
+
+def _record_acknowledgements(
+    uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, acks: Acknowledgements, interchange_id: int,
+    report: IngestReport,
+) -> None:  # fmt: skip
+    """Record the file's TA1/997/999 interchange (marked test for a partner in test mode), if it owes one."""
+    cause = f"ack:interchange:{interchange_id}"
     if not acks.data:
         return
     content = _marked_test(acks.data) if profile.usage == "T" else acks.data
@@ -542,9 +556,10 @@ def _marked_test(data: bytes) -> bytes:
 
 def apply_set(
     uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, ts: TransactionSet, document_id: str, test: bool,
-    report: IngestReport,
+    report: IngestReport, *, owed: list[Owed],
 ) -> int | None:  # fmt: skip
-    """Map one accepted set and apply its rule; the order's id, when one was touched."""
+    """Map one accepted set and apply its rule; the order's id, when one was touched. The documents
+    the rule owes are added to ``owed``."""
     assert ts.group is not None
     if ts.id in _FUNCTIONAL_ACKS:
         _read_functional_acks(uow, profile, ts, report)
@@ -554,7 +569,7 @@ def apply_set(
         raise NotApplied(f"transaction set {ts.id} is not one the engine applies")
     test = test or profile.terms.test_mode
     document = _read_document(runtime, profile, ts, test)
-    return apply(_Applying(uow, runtime, profile, document_id, test, report), document)
+    return apply(_Applying(uow, runtime, profile, document_id, test, report, owed), document)
 
 
 @dataclass(frozen=True)
@@ -567,6 +582,7 @@ class _Applying:
     document_id: str
     test: bool
     report: IngestReport
+    owed: list[Owed]
 
     def stored(self, po_number: str) -> StoredOrder:
         found = self.uow.orders.find(self.profile.id, po_number, test=self.test)
@@ -575,7 +591,7 @@ class _Applying:
         return found
 
     def store(self, outcome: Outcome, version: int | None) -> int:
-        return _store(self.uow, self.runtime, self.profile, outcome, version, self.report)
+        return _store(self.uow, outcome, version, self.report, self.owed)
 
 
 def _apply_order(at: _Applying, incoming: Order) -> int:
@@ -620,14 +636,15 @@ _APPLY: dict[str, Callable[[_Applying, Any], int | None]] = {
 _FUNCTIONAL_ACKS = frozenset({"997", "999"})
 
 
-def _store(
-    uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, outcome: Outcome, version: int | None,
-    report: IngestReport,
-) -> int:  # fmt: skip
+def _store(uow: UnitOfWork, outcome: Outcome, version: int | None, report: IngestReport, owed: list[Owed]) -> int:
     stored = uow.orders.save(outcome.order, expected_version=version)
     report.orders.append(outcome.order.po_number)
-    owe_documents(uow, runtime, profile, outcome, stored.id, report.documents)
+    owed += _owed(outcome, stored.id)
     return stored.id
+
+
+def _owed(outcome: Outcome, order_id: int) -> list[Owed]:
+    return [Owed(cause, document, outcome.order, order_id) for cause, document in _causes(outcome, order_id)]
 
 
 def owe_documents(

@@ -11,8 +11,8 @@ import pytest
 
 from engine.db.session import unit_of_work
 from engine.ingest import ingest_file
-from engine.outbound import flush_outbox
 from engine.model import CancelReason, OrderStatus
+from engine.outbound import flush_outbox
 from engine.rules import RuleRefused
 from engine.runtime import Runtime
 from engine.services import Shipment, acknowledge_cancels, cancel, mark_backordered, ship_shipment, show_order

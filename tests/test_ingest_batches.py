@@ -16,6 +16,7 @@ import engine.ingest
 from engine.db.session import UnitOfWork, unit_of_work
 from engine.db.tables import Base, OrderEventRow, OrderLineRow, OrderRow, OutboundDocument, TransactionSet
 from engine.ingest import IngestReport, ingest_file
+from engine.outbound import Owed
 from engine.rules import RuleRefused
 from engine.runtime import Runtime
 from mappings.profile import PartnerProfile
@@ -106,15 +107,15 @@ class OneByOne:
     """The oracle: each 850 mapped, decided and stored on its own through ``engine.ingest.apply_set``."""
 
     def __init__(self, uow: UnitOfWork, runtime: Runtime, profile: PartnerProfile, report: IngestReport,
-                 applied: Any, *, test: bool) -> None:  # fmt: skip
-        self.uow, self.runtime, self.profile, self.report, self.applied, self.test = (
-            uow, runtime, profile, report, applied, test
+                 applied: Any, owed: list[Owed], *, test: bool) -> None:  # fmt: skip
+        self.uow, self.runtime, self.profile, self.report, self.applied, self.owed, self.test = (
+            uow, runtime, profile, report, applied, owed, test
         )  # fmt: skip
 
     def add(self, position: int, ts: Any, entry: dict[str, Any], document_id: str) -> None:
         try:
             order_id = engine.ingest.apply_set(
-                self.uow, self.runtime, self.profile, ts, document_id, self.test, self.report
+                self.uow, self.runtime, self.profile, ts, document_id, self.test, self.report, owed=self.owed
             )
         except (RuleRefused, MappingError) as refusal:
             self.applied.refuse(position, ts, entry, str(refusal), at=self.runtime.now())
