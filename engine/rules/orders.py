@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from engine.model import (
@@ -49,8 +50,9 @@ RUNNING_FIELDS = frozenset(
         "acknowledged_ship_date",
     }
 )
-#: The same, in the order a refusal names them.
+#: The same, in the order a refusal names them, and read from a line in one call.
 _RUNNING_IN_ORDER = tuple(sorted(RUNNING_FIELDS))
+_running_values = attrgetter(*_RUNNING_IN_ORDER)
 #: What a running field holds when a purchase order leaves it alone.
 _NOT_CARRIED = (None, ZERO)
 #: Purposes that restate the whole order.
@@ -127,8 +129,9 @@ def _check_incoming(incoming: Order) -> None:
                 line_number=line.line_number,
             )
         numbers.add(line.line_number)
-        carried = [f for f in _RUNNING_IN_ORDER if getattr(line, f) not in _NOT_CARRIED]
-        if carried:
+        values = _running_values(line)
+        if values.count(None) + values.count(ZERO) != len(values):
+            carried = [f for f, value in zip(_RUNNING_IN_ORDER, values, strict=True) if value not in _NOT_CARRIED]
             raise RuleRefused(
                 Refusal.INCONSISTENT_DOCUMENT,
                 f"Line {line.line_number} of purchase order {incoming.po_number} arrived with running state "

@@ -36,6 +36,7 @@ from mappings.x12.common import (
     fields,
     format_date,
     format_decimal,
+    item_id_codes,
     item_id_elements,
     normalize_version,
     quantity_at,
@@ -514,6 +515,7 @@ def write_ack(
     hash_total = Decimal(0)
     any_quantity = False
     ordered_lines = order.lines_by_number() if order is not None else {}
+    codes = item_id_codes(profile)
     for group in line_groups(ack.lines):
         first = group[0]
         ordered = ordered_lines.get(first.line_number)
@@ -528,6 +530,7 @@ def write_ack(
             first=PO1_FIRST_ITEM_ID,
             max_pairs=PO1_MAX_ITEM_IDS,
             line=first.line_number,
+            codes=codes,
         )
         price = format_decimal(first.unit_price) if first.unit_price is not None else None
         out.append(

@@ -243,7 +243,7 @@ def format_date(value: date) -> str:
 
 def fields(tag: str, *elements: str | None) -> SegmentFields:
     """A segment's fields with None as an empty element (the builder trims trailing empties)."""
-    return [tag, *(e if e is not None else "" for e in elements)]
+    return [tag, *["" if e is None else e for e in elements]]
 
 
 # -- where segments belong ----------------------------------------------------------------------------
@@ -637,17 +637,19 @@ def item_id_elements(
     first: int,
     max_pairs: int,
     line: str | None = None,
+    codes: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """The pairs for ``item_ids``: the kinds the profile expects first, in its order, then the rest."""
+    """The pairs for ``item_ids``: the kinds the profile expects first, in its order, then the rest.
+
+    ``codes`` is ``item_id_codes(profile)``, for a caller writing many lines to work out once.
+    """
     expected = profile.capabilities.item_ids_expected
     order = [k for k in expected if k in item_ids] + [k for k in item_ids if k not in expected]
     if len(order) > max_pairs:
         raise MappingError.writing(
             tag, first, f"holds at most {max_pairs} item ids; the line has {len(order)}", line=line
         )
-    qualifier_of: dict[str, str] = {}
-    for qualifier, kind in profile.capabilities.item_id_qualifiers.items():
-        qualifier_of.setdefault(kind, qualifier)
+    qualifier_of = item_id_codes(profile) if codes is None else codes
     out: list[str] = []
     for i, kind in enumerate(order):
         code = kind[len(OTHER_ITEM_ID) :] if kind.startswith(OTHER_ITEM_ID) else qualifier_of.get(kind)
@@ -657,6 +659,14 @@ def item_id_elements(
             )
         out += [code, item_ids[kind]]
     return out
+
+
+def item_id_codes(profile: PartnerProfile) -> dict[str, str]:
+    """Our item id kind -> the qualifier the profile writes it with (its first, when it has several)."""
+    codes: dict[str, str] = {}
+    for qualifier, kind in profile.capabilities.item_id_qualifiers.items():
+        codes.setdefault(kind, qualifier)
+    return codes
 
 
 # -- descriptions -----------------------------------------------------------------------------------------
