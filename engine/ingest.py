@@ -39,6 +39,7 @@ from edi.x12.acks import Acknowledgements, Acknowledger, acknowledge
 from edi.x12.reader import X12Reader
 from edi.x12.structures import InterchangeStart, TransactionSet
 from edi.x12.validate import validated_events
+from engine.collector import collector_paused
 from engine.db.repository import (
     CauseAlreadyHandled,
     InterchangeAlreadyCommitted,
@@ -199,7 +200,7 @@ def _ingest(runtime: Runtime, path: Path) -> IngestReport:
     report.partner_id = profile.id
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with unit_of_work(runtime.sessions) as uow:
+            with collector_paused(), unit_of_work(runtime.sessions) as uow:
                 if not _claim(uow, reception.interchange_id, sender, digest, report):
                     return report
                 if not _duplicate_policy(uow, runtime, profile, envelope, reception.interchange_id, digest, report):
