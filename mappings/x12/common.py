@@ -519,9 +519,15 @@ CHANGE_LINE_DATES: DateTable = (
 )
 
 
+#: Each date table as a lookup, made once (a table is read for every line).
+_FIELD_OF: dict[DateTable, dict[str, str]] = {}
+
+
 def read_dates(segments: Iterable[Segment], table: DateTable) -> dict[str, date]:
     """The fields the DTM segments among ``segments`` give dates to."""
-    field_of = dict(table)
+    field_of = _FIELD_OF.get(table)
+    if field_of is None:
+        field_of = _FIELD_OF[table] = dict(table)
     found: dict[str, date] = {}
     for seg in segments:
         if seg.fields[0] != "DTM":
@@ -615,8 +621,12 @@ def read_item_ids(seg: Segment, first: int, profile: PartnerProfile) -> dict[str
     """
     kinds = profile.capabilities.item_id_qualifiers
     ids: dict[str, str] = {}
-    for n in range(first, len(seg.fields), 2):
-        qualifier, value = text(seg, n), text(seg, n + 1)
+    elements = seg.fields
+    count = len(elements)
+    for n in range(first, count, 2):
+        # text(seg, n) and text(seg, n + 1), inlined: a line has up to ten pairs.
+        qualifier = elements[n].strip() or None
+        value = (elements[n + 1].strip() or None) if n + 1 < count else None
         if qualifier is None and value is None:
             continue
         if qualifier is None or value is None:
@@ -679,7 +689,9 @@ FREE_FORM = "F"
 
 def read_description(segments: Iterable[Segment]) -> str | None:
     """The free-form PID descriptions of a line, joined with a space (a long one spans PIDs)."""
-    parts = [value for seg in segments if seg.tag == "PID" and seg.element(1) == FREE_FORM if (value := text(seg, 5))]
+    parts = [
+        value for seg in segments if seg.fields[0] == "PID" and seg.element(1) == FREE_FORM if (value := text(seg, 5))
+    ]
     return " ".join(parts) or None
 
 

@@ -195,7 +195,7 @@ def _read_line(loop: Sequence[Segment], index: int, profile: PartnerProfile, pro
     po1 = loop[0]
     own: list[Segment] = []
     for seg in loop[1:]:
-        if seg.tag in _LINE_END:
+        if seg.fields[0] in _LINE_END:
             break
         own.append(seg)
     rest, _party_loops = split_loops(own, "N1", N1_LOOP)
@@ -206,10 +206,12 @@ def _read_line(loop: Sequence[Segment], index: int, profile: PartnerProfile, pro
     references: list[Reference] = []
     notes: list[Note] = []
     for seg in rest:
-        with problems.collecting():
-            if seg.tag == "REF":
+        tag = seg.fields[0]
+        if tag == "REF":
+            with problems.collecting():
                 references.append(read_reference(seg))
-            elif seg.tag == "MSG":
+        elif tag == "MSG":
+            with problems.collecting():
                 notes.append(Note(text=required(seg, 1)))
     for note_loop in note_loops:
         with problems.collecting():
