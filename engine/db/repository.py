@@ -36,6 +36,7 @@ from engine.db.tables import (
     SetStatus,
     TransactionSet,
 )
+from engine.db.types import JsonText
 from engine.model import Order, OrderEvent, OrderLine, OrderStatus, PartyRole, utc_now
 from mappings.profile import Role as PartnerRole
 
@@ -253,7 +254,7 @@ class OrderRepository:
             if order.partner_id not in known:
                 raise NotFound(f"order {order.po_number!r} names partner {order.partner_id!r}, which is not stored")
         now = at or utc_now()
-        documents = [order.model_dump(mode="json") for order in orders]
+        documents = [JsonText(order.model_dump_json()) for order in orders]
         rows = [{**_order_columns(order, document), "version": 1, "created_at": now, "updated_at": now}
                 for order, document in zip(orders, documents, strict=True)]  # fmt: skip
         try:
@@ -269,7 +270,7 @@ class OrderRepository:
         lines = [{"order_id": order_id, "position": position, **_line_columns(line)}
                  for order_id, order in zip(ids, orders, strict=True)
                  for position, line in enumerate(order.lines, start=1)]  # fmt: skip
-        events = [{"order_id": order_id, "position": position, **_event_columns(event)}
+        events = [{"order_id": order_id, "position": position, **_event_columns(event, JsonText(event.model_dump_json()))}
                   for order_id, order in zip(ids, orders, strict=True)
                   for position, event in enumerate(order.events, start=1)]  # fmt: skip
         if lines:
@@ -348,7 +349,7 @@ def _stored(row: OrderRow) -> StoredOrder:
 _IN_CHUNK = 500
 
 
-def _order_columns(order: Order, document: dict[str, Any]) -> dict[str, Any]:
+def _order_columns(order: Order, document: dict[str, Any] | JsonText) -> dict[str, Any]:
     """The order's searchable columns, copied from the canonical order."""
     buyer = order.party(PartyRole.BUYING_PARTY)
     return {
@@ -388,7 +389,7 @@ def _line_columns(line: OrderLine) -> dict[str, Any]:
     }
 
 
-def _event_columns(event: OrderEvent) -> dict[str, Any]:
+def _event_columns(event: OrderEvent, detail: dict[str, Any] | JsonText | None = None) -> dict[str, Any]:
     return {
         "kind": event.kind,
         "at": event.at,
@@ -396,7 +397,7 @@ def _event_columns(event: OrderEvent) -> dict[str, Any]:
         "actor_id": _text(event.actor.id, "actor id"),
         "reason": _text(event.reason, "event reason"),
         "document_id": _text(event.document_id, "document id"),
-        "detail": event.model_dump(mode="json"),
+        "detail": event.model_dump(mode="json") if detail is None else detail,
     }
 
 

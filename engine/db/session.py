@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.db.control_numbers import DatabaseControlNumbers
 from engine.db.repository import InterchangeRepository, OrderRepository, OutboundRepository, PartnerRepository
+from engine.db.types import dump_json
 
 #: Where the database is when nobody says: a SQLite file in the working directory's var/.
 DEFAULT_URL = "sqlite:///var/edi-engine.sqlite3"
@@ -60,6 +61,7 @@ def make_engine(url: str | URL | None = None, **options: Any) -> Engine:
     first connection can make the file. ``options`` go to ``sqlalchemy.create_engine``.
     """
     parsed = normalise_url(database_url() if url is None else url)
+    options.setdefault("json_serializer", dump_json)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **options)
     options.setdefault("pool_pre_ping", True)

@@ -6,6 +6,7 @@ the same Python values, so the contract suite can hold them to one standard.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -93,3 +94,16 @@ class EnumText(TypeDecorator[E]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
         return None if value is None else self.enum(value)
+
+
+class JsonText(str):
+    """A JSON document already written out (by pydantic's ``model_dump_json``), stored as it is.
+
+    Writing many orders at once, the canonical JSON is made once, in pydantic's compiled
+    serializer, instead of as Python objects that the column then serialises again.
+    """
+
+
+def dump_json(value: Any) -> str:
+    """The engines' JSON serializer: ``JsonText`` as it is, anything else by ``json.dumps``."""
+    return value if isinstance(value, JsonText) else json.dumps(value)
