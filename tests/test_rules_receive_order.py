@@ -131,6 +131,15 @@ def test_an_order_carrying_running_state_or_a_line_twice_is_refused() -> None:
     assert refused.value.code is Refusal.DUPLICATE_LINE
 
 
+def test_zeros_are_no_running_state_however_written_and_every_carried_field_is_named() -> None:
+    zeros = line("1", 10, cancelled_qty="0.00", shipped_qty="-0", pending_cancel_qty="0E+2")
+    outcome = receive_order(None, order(zeros), terms=LENIENT, document_id="d", now=NOW)
+    assert outcome.order.lines[0].open_qty == 10
+    carrying = line("1", 10, shipped_qty=1, cancel_reason="", acknowledged_qty="0.0", backordered_qty=2)
+    with pytest.raises(RuleRefused, match=r"\(backordered_qty, cancel_reason, shipped_qty\)"):
+        receive_order(None, order(carrying), terms=LENIENT, document_id="d", now=NOW)
+
+
 def test_an_order_for_another_po_is_refused() -> None:
     with pytest.raises(RuleRefused) as refused:
         receive_order(order(), order(po="OTHER"), terms=LENIENT, document_id="d", now=NOW)

@@ -53,8 +53,11 @@ RUNNING_FIELDS = frozenset(
 #: The same, in the order a refusal names them, and read from a line in one call.
 _RUNNING_IN_ORDER = tuple(sorted(RUNNING_FIELDS))
 _running_values = attrgetter(*_RUNNING_IN_ORDER)
-#: What a running field holds when a purchase order leaves it alone.
+#: What a running field holds when a purchase order leaves it alone. A mapped line holds these
+#: very objects (its defaults), which a check by identity finds without comparing Decimals to
+#: None (each such comparison goes through the numbers ABCs).
 _NOT_CARRIED = (None, ZERO)
+_DEFAULT_IDS = frozenset(map(id, _NOT_CARRIED))
 #: Purposes that restate the whole order.
 REPLACING = frozenset({OrderPurpose.REPLACE, OrderPurpose.CHANGE})
 
@@ -130,8 +133,10 @@ def _check_incoming(incoming: Order) -> None:
             )
         numbers.add(line.line_number)
         values = _running_values(line)
-        if values.count(None) + values.count(ZERO) != len(values):
-            carried = [f for f, value in zip(_RUNNING_IN_ORDER, values, strict=True) if value not in _NOT_CARRIED]
+        if _DEFAULT_IDS.issuperset(map(id, values)):
+            continue
+        carried = [f for f, value in zip(_RUNNING_IN_ORDER, values, strict=True) if value not in _NOT_CARRIED]
+        if carried:
             raise RuleRefused(
                 Refusal.INCONSISTENT_DOCUMENT,
                 f"Line {line.line_number} of purchase order {incoming.po_number} arrived with running state "
