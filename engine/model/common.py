@@ -48,6 +48,8 @@ def empty_dict() -> Any:
 #: for every assignment): its computed field names, and the fields a copy must copy.
 _DERIVED: dict[type, frozenset[str]] = {}
 _MUTABLE: dict[type, tuple[tuple[str, bool], ...]] = {}
+#: Every canonical model class: found in a set faster than by isinstance (BaseModel is an ABC).
+_MODELS: set[type] = set()
 #: Values that never change in place: a copy shares them with the original.
 _ATOMS = frozenset({str, int, float, bool, type(None), Decimal, date, datetime})
 
@@ -88,7 +90,7 @@ def _clone(value: Any, memo: dict[int, Any]) -> Any:
         if not value:
             return []
         return [item if type(item) in _ATOMS else _clone(item, memo) for item in value]
-    if isinstance(value, BaseModel):
+    if kind in _MODELS or isinstance(value, BaseModel):
         copied = memo.get(id(value))
         return copied if copied is not None else value.__deepcopy__(memo)
     if kind is dict:
@@ -119,6 +121,11 @@ class Model(BaseModel):
                     return {k: v for k, v in data.items() if k not in derived}
         return data
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        _MODELS.add(cls)
+
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
         """A deep copy that copies lists, dicts and models and shares the immutable values.
 
@@ -132,17 +139,23 @@ class Model(BaseModel):
         copied = cls.__new__(cls)
         memo[id(self)] = copied
         state = self.__dict__.copy()
-        for name, shallow in _mutable_fields(cls):
+        fields = _MUTABLE.get(cls)
+        if fields is None:
+            fields = _mutable_fields(cls)
+        for name, shallow in fields:
             value = state.get(name)
             if value is not None:
                 state[name] = value.copy() if shallow and type(value) in (list, dict) else _clone(value, memo)
+        extra = self.__pydantic_extra__
+        if extra is not None:
+            extra = _clone(extra, memo)
         private = self.__pydantic_private__
         if private is not None:
             private = {k: _clone(v, memo) for k, v in private.items() if v is not PydanticUndefined}
         _set = object.__setattr__
         _set(copied, "__dict__", state)
-        _set(copied, "__pydantic_extra__", _clone(self.__pydantic_extra__, memo))
-        _set(copied, "__pydantic_fields_set__", set(self.__pydantic_fields_set__))
+        _set(copied, "__pydantic_extra__", extra)
+        _set(copied, "__pydantic_fields_set__", self.__pydantic_fields_set__.copy())
         _set(copied, "__pydantic_private__", private)
         return copied
 
