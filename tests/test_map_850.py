@@ -37,6 +37,7 @@ from mappings.x12.common import (
     SegmentFields,
     date_at,
     description_segments,
+    format_decimal,
     item_id_elements,
     read_description,
     read_item_ids,
@@ -247,6 +248,12 @@ def test_dates_read_as_strptime_reads_them_and_fail_where_it_fails(value: str) -
             date_at(seg, 2)
     else:
         assert date_at(seg, 2) == expected
+
+
+@given(number=st.decimals(allow_nan=False, allow_infinity=False) | st.sampled_from([Decimal("-0"), Decimal("1E+2")]))
+def test_numbers_are_written_in_plain_notation_as_format_f_writes_them(number: Decimal) -> None:
+    expected = format(number, "f")
+    assert format_decimal(number) == ("0" if expected in ("-0", "+0") else expected)
 
 
 def test_unknown_purpose_and_missing_beg_are_named() -> None:

@@ -225,7 +225,10 @@ def format_decimal(number: Decimal) -> str:
     """An R element: plain notation, as many places as the value has (3.25, 22.00, 36)."""
     if not number.is_finite():
         raise ValueError(f"{number} cannot be written as an X12 number")
-    written = format(number, "f")
+    # str() is plain notation too unless it chose an exponent, and several times cheaper.
+    written = str(number)
+    if "E" in written:
+        written = format(number, "f")
     return "0" if written in ("-0", "+0") else written
 
 
