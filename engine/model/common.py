@@ -118,7 +118,10 @@ class Model(BaseModel):
         if derived and isinstance(data, dict):
             for name in derived:
                 if name in data:
-                    return {k: v for k, v in data.items() if k not in derived}
+                    kept = dict(data)  # a copy, and two deletions: cheaper than a comprehension
+                    for key in derived:
+                        kept.pop(key, None)
+                    return kept
         return data
 
     @classmethod
