@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from edi.x12.acks import acknowledge
 from edi.x12.control_numbers import CountingControlNumbers
 from engine.db.session import unit_of_work
 from engine.db.tables import OrderRow, OutboundDocument, OutboundKind, OutboundStatus
-from engine.ingest import ingest_file
+from engine.ingest import CRASH_POINTS, ingest_file
 from engine.services import list_outbox
 from tests.pipeline_fixtures import (
     NOW,
@@ -27,6 +28,7 @@ from tests.pipeline_fixtures import (
     sets_in,
 )
 from tests.test_ingest_batches import mixed_file
+from tests.test_ingest_crash import Crash, crash_at
 
 __all__ = ["clock", "database_url", "migrated_postgres", "migrated_sqlite_template", "open_runtime"]  # fixtures
 
@@ -107,3 +109,27 @@ def test_a_997_about_a_bundle_accepts_and_rejects_each_document_by_its_set(
     assert by_po["NWB"][0].status is OutboundStatus.REJECTED
     assert [d.status for d in by_po["NWC"]] == [OutboundStatus.SENT]  # the other bundle waits for its own 997
     assert received([ours]).of("855") == 2
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_a_crash_at_any_step_then_a_rerun_delivers_each_bundled_855_once(
+    open_runtime: OpenRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, point: str
+) -> None:
+    runtime = open_runtime(northwind=BUNDLES_OF_TWO)
+    mailbox = Mailbox(runtime, "northwind", tmp_path / "partner")
+    path = mixed_file(runtime, tmp_path)
+    stopped = crash_at(monkeypatch, point)
+    with pytest.raises(Crash):
+        ingest_file(runtime, path)
+    assert stopped == [point]
+    monkeypatch.undo()
+    mailbox.pick_up()
+    assert ingest_file(runtime, path).status in ("processed", "duplicate")
+    assert ingest_file(runtime, path).status == "duplicate"
+    seen = mailbox.received()
+    assert seen.conflicts == [] and len(seen.resent) <= (1 if point == "outbox_written" else 0)
+    assert {po: kinds.count("855") for po, kinds in seen.documents.items()} == dict.fromkeys(
+        ["NW5001234", "NWB", "NWC", "NWD"], 1
+    )
+    assert sorted(int(n) for n in seen.interchanges) == list(range(1, len(seen.interchanges) + 1))
+    assert [d for d in list_outbox(runtime) if d["status"] == OutboundStatus.PENDING] == []
