@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import select
 
 from edi.findings import Finding
+from edi.text import is_digits
 from edi.x12.ack_results import AckStatus, read_functional_ack
 from edi.x12.acks import Acknowledgements, Acknowledger, acknowledge
 from edi.x12.reader import X12Reader
@@ -671,7 +672,7 @@ def _read_functional_acks(uow: UnitOfWork, profile: PartnerProfile, ts: Transact
     """A partner's 997/999: mark what we sent accepted or rejected, found by our GS06 (AK102)."""
     result = read_functional_ack(ts)
     number = result.group_control_number
-    if number is None or not number.isdigit():
+    if number is None or not is_digits(number):
         report.messages.append(f"{result.kind} {ts.control_number} names no group of ours")
         return
     document = uow.outbound.find_by_group(profile.id, int(number))
@@ -683,7 +684,7 @@ def _read_functional_acks(uow: UnitOfWork, profile: PartnerProfile, ts: Transact
     sets = {
         int(answer.control_number): answer.status in (AckStatus.ACCEPTED, AckStatus.ACCEPTED_WITH_ERRORS)
         for answer in result.sets
-        if answer.status is not None and answer.control_number.isdigit()
+        if answer.status is not None and is_digits(answer.control_number)
     }
     uow.outbound.record_ack(document.id, accepted=accepted, result=detail, sets=sets)
     state = result.status.value if result.status else result.code

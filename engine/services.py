@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from edi.text import is_digits
 from engine.db.repository import OrderFilter
 from engine.db.session import UnitOfWork, unit_of_work
 from engine.db.tables import Interchange, OrderEventRow, OrderRow, OutboundDocument, TransactionSet
@@ -249,7 +250,7 @@ def ship_notice_for(order: Order, shipment: Shipment, *, today: date) -> ShipNot
 def _check_sscc(sscc: str) -> None:
     """An SSCC-18 carton label: 18 digits (20 with the 00 identifier) ending in the GS1 check digit."""
     digits = sscc[2:] if len(sscc) == 20 and sscc.startswith("00") else sscc
-    if len(digits) != 18 or not digits.isdigit():
+    if len(digits) != 18 or not is_digits(digits):
         raise RuleRefused(Refusal.INCONSISTENT_DOCUMENT, f"{sscc!r} is not an SSCC: a carton label has 18 digits.")
     check = sscc_check_digit(digits[:17])
     if digits[17] != check:

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from edi.findings import Finding, Level
+from edi.text import is_digits
 from edi.x12.reader import X12Reader
 from edi.x12.schema import DATA_DIR, SchemaSet, default_schemas, load_schemas
 from edi.x12.structures import Group, Interchange, InterchangeEnd, TransactionSet
 from edi.x12.validate import validated_events
+from tests.conftest import ROOT
 from tests.x12text import PO_850, interchange
 
 
@@ -219,3 +221,22 @@ def test_schema_mistakes_name_the_file_and_entry(tmp_path: Path) -> None:
     (broken / "sets" / "004010" / "850.yaml").write_text("id: '850'\nstructure:\n  - [NOPE, M, 1]\n")
     with pytest.raises(ValueError, match=r"850\.yaml.*NOPE"):
         load_schemas(broken)
+
+
+@pytest.mark.parametrize("digit", ["²", "³", "¹"])
+def test_a_latin_1_superscript_where_digits_belong_is_a_finding_not_a_crash(digit: str) -> None:
+    """Latin-1 holds superscript digits, which ``str.isdigit`` accepts and ``int`` refuses."""
+    data = (
+        (ROOT / "fixtures/x12/004010/856/pass/sopi.x12")
+        .read_bytes()
+        .replace(b"HL*1*", f"HL*{digit}*".encode("latin-1"))
+    )
+    [ts] = [e for e in validated_events(X12Reader(data)) if isinstance(e, TransactionSet)]
+    assert any(f.segment_id == "HL" and f.element == 1 and f.code == "7" for f in ts.findings), [
+        str(f) for f in ts.findings
+    ]
+
+
+def test_only_ascii_digits_are_digits() -> None:
+    assert is_digits("0123456789")
+    assert not any(is_digits(text) for text in ("", "²", "1²", "٣", "12a", " 1"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Literal
 
+from edi.text import is_digits
 from edi.x12.acks import AckCodes, ack_codes
 from edi.x12.reader import Source, X12Reader
 from edi.x12.schema import SchemaSet, default_schemas
@@ -403,4 +404,4 @@ class _FunctionalReader:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if is_digits(text) else None

@@ -46,6 +46,7 @@ from typing import Any, Literal
 import yaml
 
 from edi.findings import Finding, Level
+from edi.text import is_digits
 from edi.x12.control_numbers import ControlNumberProvider
 from edi.x12.delimiters import Delimiters, repetition_allowed
 from edi.x12.elements import CONTROL_CHARACTERS
@@ -438,7 +439,7 @@ class _GroupReply:
         self.group_codes = self.listed("AK905", faults)
         self.accepted = sum(1 for s in self.sets if s.status in ("A", "E"))
         declared = group.ge.element(1) if group.ge is not None else ""
-        self.declared = int(declared) if declared.isdigit() else group.set_count
+        self.declared = int(declared) if is_digits(declared) else group.set_count
         statuses = {s.status for s in self.sets}
         if any(f.is_error for f in faults) or (statuses and statuses <= {"R"}):
             self.status = "R"
@@ -485,7 +486,7 @@ class _InterchangeReply:
         self.groups: list[_GroupReply] = []
         self.readable = len(ich.isa.fields) == 17  # else the ISA could not even be split
         isa12 = ich.isa.element(12)
-        well_formed = len(isa12) == 5 and isa12.isdigit()
+        well_formed = len(isa12) == 5 and is_digits(isa12)
         self.isa12 = isa12 if well_formed else DEFAULT_VERSION[:5]  # the reply's ISA12 is the inbound's
         # A group in a version we hold no schemas for is answered in one we do: the interchange's.
         self.fallback_version = isa12 + "0" if schemas.knows_version(isa12 + "0") else DEFAULT_VERSION
@@ -604,7 +605,7 @@ class _Owed:
 def _reply_version(gs08: str, fallback: str) -> str:
     """GS08 of the 997 answering a group: the group's own, without an implementation guide."""
     version = gs08[:6]
-    if len(version) != 6 or not version.isdigit():
+    if len(version) != 6 or not is_digits(version):
         return fallback
     return version if _IMPLEMENTATION_GUIDE.match(gs08[6:]) else gs08
 

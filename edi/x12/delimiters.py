@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from edi.text import is_digits
+
 #: Width of ISA01..ISA16 (X12.5 interchange control header; identical in 00401 and 00501).
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 #: TA105 code for a fault in each ISA field (ISA11 is the standards identifier up to 00401).
@@ -74,4 +76,4 @@ DELIMITER_CODES = {"element": "026", "component": "027", "segment": "004", "repe
 
 def repetition_allowed(isa12: str) -> bool:
     """X12 has repetition separators from version 00402 on (ISA11 is 'U' before)."""
-    return isa12.isdigit() and isa12 >= REPETITION_FROM_VERSION
+    return is_digits(isa12) and isa12 >= REPETITION_FROM_VERSION

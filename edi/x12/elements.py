@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from edi.text import is_digits
 from edi.x12.delimiters import Delimiters
 from edi.x12.schema import CompositeDef, ElementDef, ElementUse, SegmentDef, SyntaxNote
 
@@ -33,7 +34,7 @@ Report = Callable[[ElementFault], None]
 
 
 def _is_date(value: str) -> bool:
-    if not value.isdigit() or len(value) not in (6, 8):
+    if not is_digits(value) or len(value) not in (6, 8):
         return False
     if len(value) == 6:  # YYMMDD: the century does not change whether the day exists
         value = "20" + value
@@ -294,7 +295,7 @@ class SegmentPlan:
                 lo, hi, codes = ref.min, ref.max, None
                 if ref.type == "ID" and ref.codes is not None:
                     kind, codes = _ID_CODES, frozenset(ref.codes)
-                elif ref.type[0] == "N" and ref.type[1:].isdigit():
+                elif ref.type[0] == "N" and is_digits(ref.type[1:]):
                     kind = _INT
                 else:
                     kind = _KINDS.get(ref.type, _SLOW)
@@ -401,11 +402,11 @@ class SegmentPlan:
                 ):
                     continue
             elif kind == _INT:
-                if lo <= len(value) <= hi and value.isascii() and value.isdigit():
+                if lo <= len(value) <= hi and is_digits(value):
                     continue
             elif kind == _DEC:
                 digits = value.replace(".", "", 1)
-                if lo <= len(digits) <= hi and digits.isascii() and digits.isdigit():
+                if lo <= len(digits) <= hi and is_digits(digits):
                     continue
             elif kind == _DT:
                 if lo <= len(value) <= hi and _fine_date(value):

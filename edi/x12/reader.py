@@ -15,6 +15,7 @@ from collections.abc import Generator, Iterator
 from typing import BinaryIO
 
 from edi.findings import Finding, Level, Severity
+from edi.text import is_digits
 from edi.x12.delimiters import Delimiters
 from edi.x12.isa import IsaHeader, parse_isa
 from edi.x12.structures import (
@@ -382,7 +383,7 @@ class X12Reader:
         else:
             self._grp.set_count += 1
         set_id, control = st.element(1), st.element(2)
-        if not (len(set_id) == 3 and set_id.isdigit()):
+        if not (len(set_id) == 3 and is_digits(set_id)):
             ts.findings.append(
                 self._finding(Level.SET, "6", f"ST01 {set_id!r} is not a transaction set identifier", st, element=1)
             )

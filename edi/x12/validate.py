@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from edi.findings import Finding, Level, Severity
+from edi.text import is_digits
 from edi.x12.delimiters import ISA_FIELD_CODES, Delimiters
 from edi.x12.elements import ElementFault, SegmentPlan, check_segment
 from edi.x12.reader import element_offset
@@ -338,7 +339,7 @@ class _SetCheck:
                     seg, ElementFault("7", 1, f"HL01 is {number!r}; the next hierarchical id should be {expected}",
                                       value=number, ref="628"),
                 )  # fmt: skip
-            expected = int(number) + 1 if number.isdigit() else expected + 1
+            expected = int(number) + 1 if is_digits(number) else expected + 1
             if level and order and level not in rank:
                 self.element_finding(
                     seg, ElementFault("7", 3, f"HL03 {level!r} is not a level of structure {code} ({', '.join(order)})",

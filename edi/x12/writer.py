@@ -25,6 +25,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
+from edi.text import is_digits
 from edi.x12.control_numbers import (
     ControlNumberProvider,
     format_group_number,
@@ -335,7 +336,7 @@ def build_interchange(
     if not specs and not ta1s:
         raise ValueError("an interchange needs at least one functional group or a TA1")
     version = interchange_version or _interchange_version(specs)
-    if len(version) != 5 or not version.isdigit():
+    if len(version) != 5 or not is_digits(version):
         raise ValueError(f"ISA12 {version!r} is not a five-digit interchange control version")
     if usage not in USAGE_CODES:
         raise ValueError(f"ISA15 {usage!r} is not a usage indicator (P production, T test)")

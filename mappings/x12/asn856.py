@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from edi.text import is_digits
 from edi.x12.structures import Segment, TransactionSet
 from engine.model.common import Party, Reference, Routing
 from engine.model.documents import Pack, ShipNotice, ShippedItem, ShippedOrder
@@ -101,7 +102,7 @@ def sscc_check_digit(digits17: str) -> str:
 def valid_sscc(value: str) -> str:
     """The 18-digit SSCC of ``value`` (18 digits, or 20 with the 00 identifier), checked."""
     digits = value[len(SSCC_AI) :] if len(value) == 20 and value.startswith(SSCC_AI) else value
-    if len(digits) != 18 or not digits.isdigit():
+    if len(digits) != 18 or not is_digits(digits):
         raise MappingError.writing("MAN", 2, f"needs an SSCC-18 of 18 digits; {value!r} is not one")
     if sscc_check_digit(digits[:17]) != digits[17]:
         raise MappingError.writing(
@@ -114,7 +115,7 @@ def valid_sscc(value: str) -> str:
 
 def _read_sscc(value: str) -> str:
     """As sent, less the 00 identifier: a partner's mislabelled carton is theirs to explain."""
-    return value[len(SSCC_AI) :] if len(value) == 20 and value.startswith(SSCC_AI) and value.isdigit() else value
+    return value[len(SSCC_AI) :] if len(value) == 20 and value.startswith(SSCC_AI) and is_digits(value) else value
 
 
 # -- reading --------------------------------------------------------------------------------------------

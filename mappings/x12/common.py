@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
 
+from edi.text import is_digits
 from edi.x12.schema import default_schemas
 from edi.x12.structures import Segment, TransactionSet
 from engine.model.common import Address, Charge, Contact, Note, Party, PartyRole, Reference, Routing
@@ -202,7 +203,7 @@ def implied_decimal_at(seg: Segment, n: int, places: int = 2) -> Decimal | None:
     if value is None:
         return None
     digits = value[1:] if value[:1] in "+-" else value
-    if not digits.isdigit():
+    if not is_digits(digits):
         raise MappingError.at(seg, n, f"is not a whole number (N{places})")
     return Decimal(value).scaleb(-places)
 
@@ -213,7 +214,7 @@ def date_at(seg: Segment, n: int) -> date | None:
     if value is None:
         return None
     try:
-        if len(value) != 8 or not value.isdigit():
+        if len(value) != 8 or not is_digits(value):
             raise ValueError(value)
         # What strptime("%Y%m%d") accepts, without its locale and regular expression machinery.
         return date(int(value[:4]), int(value[4:6]), int(value[6:]))
