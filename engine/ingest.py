@@ -370,9 +370,9 @@ def apply_sets(
             acks = acknowledger.finish(uow.control_numbers, now=now, reader_findings=reader.findings)
             _record_acknowledgements(uow, runtime, profile, acks, interchange_id, report)
             crash_point("acknowledged")
-        for bundle in prepare_bundles(uow, runtime, profile, owed, now=now):
-            uow.outbound.add_bundle(bundle.carrier, bundle.documents)
-            report.documents += [f"{d['kind']} ({d['file_name']})" for d in bundle.documents]
+        bundles = prepare_bundles(uow, runtime, profile, owed, now=now)
+        uow.outbound.add_bundles([(bundle.carrier, bundle.documents) for bundle in bundles])
+        report.documents += [f"{d['kind']} ({d['file_name']})" for bundle in bundles for d in bundle.documents]
     return applied.positions
 
 

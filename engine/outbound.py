@@ -110,7 +110,7 @@ class Owed:
 
 @dataclass(frozen=True)
 class Bundle:
-    """``OutboundRepository.add_bundle``'s arguments: documents sent in one interchange, and the carrier
+    """``OutboundRepository.add_bundles``'s arguments: documents sent in one interchange, and the carrier
     that holds the interchange when there are several (None when a document travels alone)."""
 
     carrier: dict[str, Any] | None

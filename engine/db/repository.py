@@ -258,15 +258,14 @@ class OrderRepository:
         rows = [{**_order_columns(order, document), "version": 1, "created_at": now, "updated_at": now}
                 for order, document in zip(orders, documents, strict=True)]  # fmt: skip
         try:
-            ids = list(
-                self.session.scalars(
-                    insert(_table(OrderRow)).returning(OrderRow.id, sort_by_parameter_order=True), rows
-                )
-            )
+            self.session.execute(insert(_table(OrderRow)), rows)
         except IntegrityError as error:  # a PO number taken, perhaps by another transaction
             raise OrderExists(
                 f"one of {len(orders)} new orders (first {_describe(orders[0])}) already exists"
             ) from error
+        # Read the ids back by the order key (unique): one query, where RETURNING in parameter
+        # order would make SQLite insert row by row.
+        ids = self._ids([(order.partner_id, order.po_number, order.test) for order in orders])
         lines = [{"order_id": order_id, "position": position, **_line_columns(line)}
                  for order_id, order in zip(ids, orders, strict=True)
                  for position, line in enumerate(order.lines, start=1)]  # fmt: skip
@@ -278,6 +277,19 @@ class OrderRepository:
         if events:
             self.session.execute(insert(_table(OrderEventRow)), events)
         return [StoredOrder(order_id, 1, order) for order_id, order in zip(ids, orders, strict=True)]
+
+    def _ids(self, keys: Sequence[tuple[str, str, bool]]) -> list[int]:
+        """The ids of the orders with these (partner, PO number, test) keys, in the order given."""
+        found: dict[tuple[str, str, bool], int] = {}
+        for (partner_id, test), numbers in _grouped(keys).items():
+            for start in range(0, len(numbers), _IN_CHUNK):
+                query = select(OrderRow.id, OrderRow.po_number).where(
+                    OrderRow.partner_id == partner_id,
+                    OrderRow.test == test,
+                    OrderRow.po_number.in_(numbers[start : start + _IN_CHUNK]),
+                )
+                found.update(((partner_id, po, test), order_id) for order_id, po in self.session.execute(query))
+        return [found[key] for key in keys]
 
     def get(self, order_id: int) -> StoredOrder:
         return _stored(_one(self.session, OrderRow, order_id))
@@ -343,6 +355,14 @@ def _describe(order: Order) -> str:
 
 def _stored(row: OrderRow) -> StoredOrder:
     return StoredOrder(row.id, row.version, Order.model_validate(row.document))
+
+
+def _grouped(keys: Sequence[tuple[str, str, bool]]) -> dict[tuple[str, bool], list[str]]:
+    """PO numbers by (partner, test)."""
+    grouped: dict[tuple[str, bool], list[str]] = {}
+    for partner_id, po_number, test in keys:
+        grouped.setdefault((partner_id, test), []).append(po_number)
+    return grouped
 
 
 #: How many values one ``IN (...)`` carries (SQLite allows 32,766 bound parameters, PostgreSQL 65,535).
@@ -785,14 +805,19 @@ class OutboundRepository:
         except IntegrityError as error:
             raise CauseAlreadyHandled(f"one of {len(rows)} causes (first {rows[0]['cause_key']!r})", None) from error
 
-    def add_bundle(self, carrier: Mapping[str, Any] | None, documents: Sequence[Mapping[str, Any]]) -> None:
-        """Record documents sent in one interchange: with a ``carrier`` (``add``'s arguments, holding
-        the interchange), each document refers to it and holds no content of its own."""
-        if carrier is None:
-            self.add_new(documents)
-            return
-        bundle = self.add(**carrier)
-        self.add_new([{**document, "bundle_id": bundle.id, "content": b""} for document in documents])
+    def add_bundles(self, bundles: Sequence[tuple[Mapping[str, Any] | None, Sequence[Mapping[str, Any]]]]) -> None:
+        """Record documents sent together: each bundle is a carrier (``add``'s arguments, holding the
+        interchange), or None for a document travelling alone, and the documents it holds, which then
+        refer to it and hold no content of their own. Many bundles take one statement for their documents.
+        """
+        rows: list[Mapping[str, Any]] = []
+        for carrier, documents in bundles:
+            if carrier is None:
+                rows += documents
+                continue
+            bundle = self.add(**carrier)
+            rows += [{**document, "bundle_id": bundle.id, "content": b""} for document in documents]
+        self.add_new(rows)
 
     def content_of(self, document: OutboundDocument) -> bytes:
         """The interchange that carried the document (its carrier's, when it went out with others)."""

@@ -301,7 +301,7 @@ class OutboundDocument(Base):
     interchange_id: Mapped[int | None] = mapped_column(ForeignKey("interchanges.id", ondelete="SET NULL"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     #: The document whose interchange carries this one, when it went out with others (see
-    #: ``OutboundRepository.add_bundle``): its content and its file are the carrier's.
+    #: ``OutboundRepository.add_bundles``): its content and its file are the carrier's.
     bundle_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_documents.id", ondelete="CASCADE"))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
