@@ -31,11 +31,13 @@ from mappings.x12.common import (
     Problems,
     SegmentFields,
     body,
+    check_set,
     date_at,
     decimal_at,
     fields,
     format_date,
     format_decimal,
+    is_test,
     item_id_codes,
     item_id_elements,
     normalize_version,
@@ -399,18 +401,6 @@ def split_references(ack: Acknowledgement, *qualifiers: str) -> tuple[dict[str, 
         else:
             refs.append(reference_segment(reference))
     return taken, refs
-
-
-def is_test(ts: TransactionSet, profile: PartnerProfile) -> bool:
-    """A document from a test interchange (ISA15 T) or from a partner in test mode never changes a
-    live order."""
-    interchange = ts.group.interchange if ts.group is not None else None
-    return profile.usage == "T" or (interchange is not None and interchange.usage == "T")
-
-
-def check_set(ts: TransactionSet, set_id: str) -> None:
-    if ts.id != set_id:
-        raise MappingError.at(ts.segments[0], 1, f"is not {set_id}: this map reads {set_id}s only")
 
 
 # -- the 855 -------------------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from edi.x12.structures import Segment, TransactionSet
 from engine.model.common import Party, Reference, Routing
 from engine.model.documents import Pack, ShipNotice, ShippedItem, ShippedOrder
 from mappings.profile import PartnerProfile
-from mappings.x12.ack855 import is_test
 from mappings.x12.common import (
     MappingError,
     Problems,
@@ -31,6 +30,7 @@ from mappings.x12.common import (
     fields,
     format_date,
     format_decimal,
+    is_test,
     item_id_elements,
     normalize_version,
     party_segments,

@@ -310,7 +310,8 @@ def check_set(ts: TransactionSet, set_id: str) -> None:
 
 
 def is_test(ts: TransactionSet, profile: PartnerProfile) -> bool:
-    """A document from a test interchange (ISA15 T) or from a partner in test mode."""
+    """A document from a test interchange (ISA15 T) or from a partner in test mode: it never
+    changes a live order."""
     interchange = ts.group.interchange if ts.group is not None else None
     return profile.usage == "T" or (interchange is not None and interchange.usage == "T")
 
