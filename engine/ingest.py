@@ -9,14 +9,15 @@ ingested again without losing or duplicating anything.
    record and are processed normally.
 2. One second transaction applies the partner's duplicate policy to an ISA13 that a *different*
    committed file from the same sender used within the window (flag it, reject it with a TA1
-   025, or accept it), reads and validates the file, records every set, quarantines the rejected
-   ones with their findings, applies the rules to the others, records the 997/999/TA1 and every
-   document the rules owe (each under its cause, with control numbers taken in this
-   transaction), and commits the interchange. A crash anywhere in it rolls all of it back,
-   control numbers included. Another worker committing the same file first makes this one its
-   duplicate; one that changed the same order first makes this transaction run again.
-3. The outbox is flushed, one document per transaction (``engine.outbound.flush_outbox``), on
-   every run, duplicates included: a crash after step 2 leaves documents pending, and the
+   025, or accept it), reads and validates the file once, records every set, quarantines the
+   rejected ones with their findings, applies the rules to the others (850s a few hundred at a
+   time), records the 997/999/TA1 built from the same read and then every document the rules
+   owe (each under its cause, with control numbers taken in this transaction, the 997's first),
+   and commits the interchange. A crash anywhere in it rolls all of it back, control numbers
+   included. Another worker committing the same file first makes this one its duplicate; one
+   that changed the same order first makes this transaction run again.
+3. The outbox is flushed, a batch of documents per transaction (``engine.outbound.flush_outbox``),
+   on every run, duplicates included: a crash after step 2 leaves documents pending, and the
    rerun of the same file, found a duplicate, still writes them.
 
 ``CRASH_POINTS`` names the places between those steps; ``crash_point`` is called at each and
@@ -353,7 +354,7 @@ def apply_sets(
             entry["reason"] += rejected_note
             continue
         document_id = f"interchange:{interchange_id}:set:{position}"
-        if ts.id == "850":
+        if ts.id == po850.SET_ID:
             orders.add(position, ts, entry, document_id)
             continue
         orders.apply()  # a later set may concern an order of the batch: apply the batch first
