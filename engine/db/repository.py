@@ -655,12 +655,11 @@ class InterchangeRepository:
         if row is None:
             row = TransactionSet(interchange_id=interchange_id, position=position)
             self.session.add(row)
-        row.status = status
-        row.set_id = _text(set_id, "ST01")
-        row.group_control_number = _text(group_control_number, "GS06")
-        row.set_control_number = _text(set_control_number, "ST02")
-        row.findings = findings_json(findings)
-        row.order_id = order_id
+        record = SetRecord(
+            position, status, set_id, group_control_number, set_control_number, tuple(findings), order_id
+        )
+        for name, value in _set_columns(record).items():
+            setattr(row, name, value)
         self.session.flush()
         return row
 
@@ -669,16 +668,7 @@ class InterchangeRepository:
         if not records:
             return
         rows = [
-            {
-                "interchange_id": interchange_id,
-                "position": record.position,
-                "status": record.status,
-                "set_id": _text(record.set_id, "ST01"),
-                "group_control_number": _text(record.group_control_number, "GS06"),
-                "set_control_number": _text(record.set_control_number, "ST02"),
-                "findings": findings_json(record.findings),
-                "order_id": record.order_id,
-            }
+            {"interchange_id": interchange_id, "position": record.position, **_set_columns(record)}
             for record in records
         ]
         self.session.execute(insert(_table(TransactionSet)), rows)
@@ -734,6 +724,17 @@ class InterchangeRepository:
         entry.released_by = by
         self.session.flush()
         return entry
+
+
+def _set_columns(record: SetRecord) -> dict[str, Any]:
+    return {
+        "status": record.status,
+        "set_id": _text(record.set_id, "ST01"),
+        "group_control_number": _text(record.group_control_number, "GS06"),
+        "set_control_number": _text(record.set_control_number, "ST02"),
+        "findings": findings_json(record.findings),
+        "order_id": record.order_id,
+    }
 
 
 # -- outbound documents -----------------------------------------------------------------------------------
@@ -838,7 +839,9 @@ class OutboundRepository:
     def mark_sent(self, document_id: int, *, at: datetime | None = None) -> OutboundDocument:
         """The document (with what it carries) is in the partner's hands."""
         self.mark_sent_many([document_id], at=at)
-        return self.session.get(OutboundDocument, document_id, populate_existing=True) or self.get(document_id)
+        document = self.get(document_id)
+        self.session.refresh(document)
+        return document
 
     def hold_pending(self, document_ids: Sequence[int]) -> list[OutboundDocument]:
         """Those of ``document_ids`` still pending, locked for this transaction (``FOR UPDATE``), by id."""
