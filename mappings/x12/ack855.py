@@ -14,7 +14,7 @@ an ``Acknowledgement``; ``write_ack`` echoes it from the order when one is given
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -32,6 +32,7 @@ from mappings.x12.common import (
     SegmentFields,
     body,
     check_set,
+    component_separator,
     date_at,
     decimal_at,
     fields,
@@ -403,52 +404,71 @@ def split_references(ack: Acknowledgement, *qualifiers: str) -> tuple[dict[str, 
     return taken, refs
 
 
-# -- the 855 -------------------------------------------------------------------------------------------
-
-#: PO106..PO125: ten qualifier / id pairs.
-PO1_FIRST_ITEM_ID = 6
-PO1_MAX_ITEM_IDS = 10
+# -- reading and writing a whole set: what the 855 and the 865 do alike ---------------------------------
 
 
-def read_ack(ts: TransactionSet, profile: PartnerProfile, *, version: str) -> Acknowledgement:
-    """An 855 as an Acknowledgement; every problem in the set is raised together."""
+@dataclass(frozen=True)
+class AckSet:
+    """Where an 855 (BAK, PO1) and an 865 (BCA, POC) say the same things differently."""
+
+    set_id: str
+    beginning: str  # BAK / BCA
+    line: str  # PO1 / POC
+    purposes: Sequence[tuple[str, AckPurpose]]
+    order_date: int  # BAK04 / BCA06
+    ack_date: int  # BAK09 / BCA10
+    #: Elements of the beginning segment kept as references: (REF01 qualifier, element).
+    references: tuple[tuple[str, int], ...]
+    of_change: bool
+
+
+#: Reads a PO1 or POC: the segment, the profile and the component separator (POC05 is composite).
+LineReader = Callable[[Segment, PartnerProfile, str], LineItem]
+
+
+def read_acknowledgement(
+    ts: TransactionSet, profile: PartnerProfile, layout: AckSet, read_line: LineReader, *, version: str
+) -> Acknowledgement:
+    """An 855 or 865 as an Acknowledgement; every problem in the set is raised together."""
     normalize_version(version)
-    check_set(ts, SET_ID)
-    heading, loops, _summary = sections(body(ts), "PO1")
+    check_set(ts, layout.set_id)
+    heading, loops, _summary = sections(body(ts), layout.line)
     problems = Problems(ts)
-    bak = heading[0] if heading and heading[0].tag == "BAK" else None
-    if bak is None:
-        raise MappingError.at(None, None, "is missing", tag="BAK")
+    beginning = heading[0] if heading and heading[0].tag == layout.beginning else None
+    if beginning is None:
+        raise MappingError.at(None, None, "is missing", tag=layout.beginning)
     purpose, ack_type, po_number = AckPurpose.ORIGINAL, AckType.ACCEPTED, ""
     order_date = ack_date = None
     with problems.collecting():
-        purpose = read_purpose(bak, 1, PURPOSES_855)
+        purpose = read_purpose(beginning, 1, layout.purposes)
     with problems.collecting():
-        po_number = required(bak, 3)
+        po_number = required(beginning, 3)
     with problems.collecting():
-        ack_type = read_ack_type(bak, 2)
+        ack_type = read_ack_type(beginning, 2)
     with problems.collecting():
-        order_date = date_at(bak, 4)
+        order_date = date_at(beginning, layout.order_date)
     with problems.collecting():
-        ack_date = date_at(bak, 9)
+        ack_date = date_at(beginning, layout.ack_date)
     refs, reason_ref = heading_references(heading)
     references = []
-    seller_order = text(bak, 8)
-    if seller_order is not None:
-        references.append(read_reference(Segment(["REF", SELLER_ORDER_QUALIFIER, seller_order])))
+    for qualifier, n in layout.references:
+        value = text(beginning, n)
+        if value is not None:
+            references.append(read_reference(Segment(["REF", qualifier, value])))
     for ref in refs:
         with problems.collecting():
             references.append(read_reference(ref))
+    separator = component_separator(ts)
     lines: list[LineAck] = []
     for loop in loops:
         with problems.collecting():
-            item = _read_po1(loop[0], profile)
+            item = read_line(loop[0], profile, separator)
             lines += read_line_loop(loop, item, ack_type, profile, problems)
     problems.raise_if_any()
     return Acknowledgement(
         partner_id=profile.id,
         po_number=po_number,
-        of_change=False,
+        of_change=layout.of_change,
         purpose=purpose,
         ack_type=ack_type,
         ack_date=ack_date,
@@ -460,7 +480,67 @@ def read_ack(ts: TransactionSet, profile: PartnerProfile, *, version: str) -> Ac
     )
 
 
-def _read_po1(po1: Segment, profile: PartnerProfile) -> LineItem:
+def heading_segments(
+    set_id: str, beginning: SegmentFields, refs: Sequence[SegmentFields], ack: Acknowledgement, profile: PartnerProfile
+) -> list[SegmentFields]:
+    """ST, the beginning segment (BAK / BCA), the references and the reason's REF*ZZ."""
+    out: list[SegmentFields] = [["ST", set_id], beginning, *refs]
+    if ack.reason is not None:
+        out.append(reason_segment(ack.reason, profile))
+    return out
+
+
+def detail_segments(
+    ack: Acknowledgement,
+    profile: PartnerProfile,
+    line_segment: Callable[[LineAck], tuple[SegmentFields, Decimal | None]],
+) -> list[SegmentFields]:
+    """A PO1 / POC (``line_segment`` writes it and says its quantity) with its ACK loops per group
+    of lines, and CTT: the number of those segments and the hash total of their quantities."""
+    out: list[SegmentFields] = []
+    count = 0
+    hash_total = Decimal(0)
+    any_quantity = False
+    for group in line_groups(ack.lines):
+        segment, quantity = line_segment(group[0])
+        if quantity is not None:
+            hash_total += quantity
+            any_quantity = True
+        out.append(segment)
+        out += ack_loop_segments(group, profile)
+        count += 1
+    if count:
+        out.append(fields("CTT", str(count), format_decimal(hash_total) if any_quantity else None))
+    return out
+
+
+# -- the 855 -------------------------------------------------------------------------------------------
+
+#: PO106..PO125: ten qualifier / id pairs.
+PO1_FIRST_ITEM_ID = 6
+PO1_MAX_ITEM_IDS = 10
+
+
+#: How an 855 says what ``read_acknowledgement`` reads: BAK01 purpose, BAK04 order date, BAK08 the
+#: seller's order number, BAK09 the acknowledgement's date; PO1 loops.
+BAK = AckSet(
+    set_id=SET_ID,
+    beginning="BAK",
+    line="PO1",
+    purposes=PURPOSES_855,
+    order_date=4,
+    ack_date=9,
+    references=((SELLER_ORDER_QUALIFIER, 8),),
+    of_change=False,
+)
+
+
+def read_ack(ts: TransactionSet, profile: PartnerProfile, *, version: str) -> Acknowledgement:
+    """An 855 as an Acknowledgement; every problem in the set is raised together."""
+    return read_acknowledgement(ts, profile, BAK, _read_po1, version=version)
+
+
+def _read_po1(po1: Segment, profile: PartnerProfile, _separator: str) -> LineItem:
     line_number = text(po1, 1)
     if line_number is None:
         raise MappingError.at(po1, 1, "is missing: the line number ties the acknowledgement to the order line")
@@ -498,21 +578,12 @@ def write_ack(
         taken.get(SELLER_ORDER_QUALIFIER),
         format_date(ack.ack_date) if ack.ack_date is not None else None,
     )
-    out: list[SegmentFields] = [["ST", SET_ID], bak, *refs]
-    if ack.reason is not None:
-        out.append(reason_segment(ack.reason, profile))
-    po1_count = 0
-    hash_total = Decimal(0)
-    any_quantity = False
     ordered_lines = order.lines_by_number() if order is not None else {}
     codes = item_id_codes(profile)
-    for group in line_groups(ack.lines):
-        first = group[0]
+
+    def po1(first: LineAck) -> tuple[SegmentFields, Decimal | None]:
         ordered = ordered_lines.get(first.line_number)
         quantity = ordered.ordered_qty if ordered is not None else None
-        if quantity is not None:
-            hash_total += quantity
-            any_quantity = True
         ids = item_id_elements(
             first.item_ids,
             profile,
@@ -523,19 +594,15 @@ def write_ack(
             codes=codes,
         )
         price = format_decimal(first.unit_price) if first.unit_price is not None else None
-        out.append(
-            fields(
-                "PO1",
-                first.line_number,
-                format_decimal(quantity) if quantity is not None else None,
-                ordered.uom if ordered is not None else None,
-                price,
-                PRICE_BASIS if price is not None else None,
-                *ids,
-            )
+        segment = fields(
+            "PO1",
+            first.line_number,
+            format_decimal(quantity) if quantity is not None else None,
+            ordered.uom if ordered is not None else None,
+            price,
+            PRICE_BASIS if price is not None else None,
+            *ids,
         )
-        out += ack_loop_segments(group, profile)
-        po1_count += 1
-    if po1_count:
-        out.append(fields("CTT", str(po1_count), format_decimal(hash_total) if any_quantity else None))
-    return out
+        return segment, quantity
+
+    return heading_segments(SET_ID, bak, refs, ack, profile) + detail_segments(ack, profile, po1)

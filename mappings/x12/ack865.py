@@ -18,7 +18,6 @@ from edi.x12.structures import Segment, TransactionSet
 from engine.model.documents import (
     Acknowledgement,
     AckPurpose,
-    AckType,
     ChangeKind,
     LineAck,
     LineAckStatus,
@@ -29,41 +28,29 @@ from mappings.profile import PartnerProfile
 from mappings.x12.ack855 import (
     PRICE_BASIS,
     SELLER_ORDER_QUALIFIER,
+    AckSet,
     LineItem,
-    ack_loop_segments,
     ack_type_code,
-    heading_references,
-    line_groups,
+    detail_segments,
+    heading_segments,
     order_date_for,
     purpose_code,
-    read_ack_type,
-    read_line_loop,
-    read_purpose,
-    read_reason,
-    reason_segment,
+    read_acknowledgement,
     split_references,
 )
 from mappings.x12.change860 import CHANGE_KINDS
 from mappings.x12.common import (
     MappingError,
-    Problems,
     SegmentFields,
-    body,
-    check_set,
     component,
-    date_at,
     decimal_at,
     fields,
     format_date,
     format_decimal,
-    is_test,
     item_id_elements,
     normalize_version,
     quantity_at,
     read_item_ids,
-    read_reference,
-    required,
-    sections,
     text,
 )
 
@@ -102,56 +89,24 @@ POC_FIRST_ITEM_ID = 8
 POC_MAX_ITEM_IDS = 10
 
 
+#: How an 865 says what ``read_acknowledgement`` reads: BCA01 purpose, BCA05 the change order
+#: sequence number answered, BCA06 order date, BCA09 the seller's order number, BCA10 the
+#: acknowledgement's date; POC loops.
+BCA = AckSet(
+    set_id=SET_ID,
+    beginning="BCA",
+    line="POC",
+    purposes=PURPOSES_865,
+    order_date=6,
+    ack_date=10,
+    references=((CHANGE_NUMBER_QUALIFIER, 5), (SELLER_ORDER_QUALIFIER, 9)),
+    of_change=True,
+)
+
+
 def read_ack(ts: TransactionSet, profile: PartnerProfile, *, version: str) -> Acknowledgement:
     """An 865 as an Acknowledgement of a change; every problem in the set is raised together."""
-    normalize_version(version)
-    check_set(ts, SET_ID)
-    heading, loops, _summary = sections(body(ts), "POC")
-    problems = Problems(ts)
-    bca = heading[0] if heading and heading[0].tag == "BCA" else None
-    if bca is None:
-        raise MappingError.at(None, None, "is missing", tag="BCA")
-    purpose, ack_type, po_number = AckPurpose.ORIGINAL, AckType.ACCEPTED, ""
-    order_date = ack_date = None
-    with problems.collecting():
-        purpose = read_purpose(bca, 1, PURPOSES_865)
-    with problems.collecting():
-        po_number = required(bca, 3)
-    with problems.collecting():
-        ack_type = read_ack_type(bca, 2)
-    with problems.collecting():
-        order_date = date_at(bca, 6)
-    with problems.collecting():
-        ack_date = date_at(bca, 10)
-    refs, reason_ref = heading_references(heading)
-    references = []
-    for qualifier, n in ((CHANGE_NUMBER_QUALIFIER, 5), (SELLER_ORDER_QUALIFIER, 9)):
-        value = text(bca, n)
-        if value is not None:
-            references.append(read_reference(Segment(["REF", qualifier, value])))
-    for ref in refs:
-        with problems.collecting():
-            references.append(read_reference(ref))
-    separator = ts.group.interchange.delimiters.component if ts.group is not None else ">"
-    lines: list[LineAck] = []
-    for loop in loops:
-        with problems.collecting():
-            item = _read_poc(loop[0], profile, separator)
-            lines += read_line_loop(loop, item, ack_type, profile, problems)
-    problems.raise_if_any()
-    return Acknowledgement(
-        partner_id=profile.id,
-        po_number=po_number,
-        of_change=True,
-        purpose=purpose,
-        ack_type=ack_type,
-        ack_date=ack_date,
-        order_date=order_date,
-        reason=read_reason(reason_ref, None, profile),
-        lines=lines,
-        references=references,
-        test=is_test(ts, profile),
-    )
+    return read_acknowledgement(ts, profile, BCA, _read_poc, version=version)
 
 
 def _read_poc(poc: Segment, profile: PartnerProfile, separator: str) -> LineItem:
@@ -192,26 +147,14 @@ def write_ack(
         taken.get(SELLER_ORDER_QUALIFIER),
         format_date(ack.ack_date) if ack.ack_date is not None else None,
     )
-    out: list[SegmentFields] = [["ST", SET_ID], bca, *refs]
-    if ack.reason is not None:
-        out.append(reason_segment(ack.reason, profile))
     requested = {line.line_number: line for line in change.lines} if change is not None else {}
-    poc_count = 0
-    hash_total = Decimal(0)
-    any_quantity = False
-    for group in line_groups(ack.lines):
-        first = group[0]
+
+    def poc(first: LineAck) -> tuple[SegmentFields, Decimal | None]:
         request = requested.get(first.line_number)
         quantity = request.quantity if request is not None else None
-        if quantity is not None:
-            hash_total += quantity
-            any_quantity = True
-        out.append(_poc(first, request, quantity, profile))
-        out += ack_loop_segments(group, profile)
-        poc_count += 1
-    if poc_count:
-        out.append(fields("CTT", str(poc_count), format_decimal(hash_total) if any_quantity else None))
-    return out
+        return _poc(first, request, quantity, profile), quantity
+
+    return heading_segments(SET_ID, bca, refs, ack, profile) + detail_segments(ack, profile, poc)
 
 
 def _poc(

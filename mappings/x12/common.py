@@ -176,6 +176,15 @@ def component(seg: Segment, n: int, separator: str, index: int = 1) -> str | Non
     return parts[index - 1].strip() or None
 
 
+#: The component separator fixtures and our writer use, for a set read without its interchange.
+DEFAULT_COMPONENT = ">"
+
+
+def component_separator(ts: TransactionSet) -> str:
+    """The separator of composite elements (POC05 'EA>1') in the interchange ``ts`` came in."""
+    return ts.group.interchange.delimiters.component if ts.group is not None else DEFAULT_COMPONENT
+
+
 def decimal_at(seg: Segment, n: int) -> Decimal | None:
     """An R (decimal) element as a Decimal, exactly as sent."""
     value = text(seg, n)
