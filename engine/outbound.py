@@ -23,11 +23,16 @@ from engine.model import Acknowledgement, Order, ShipNotice
 from engine.rules import OutboundDocument as CanonicalDocument
 from engine.runtime import Runtime
 from mappings.profile import Document, PartnerProfile
-from mappings.x12 import ack855, ack865, asn856
+from mappings.x12 import ack855, ack865, asn856, po850
 
 #: GS01 of each set we send, and the profile's name for the document it carries.
-FUNCTIONAL_IDS = {"855": "PR", "865": "CA", "856": "SH"}
-DOCUMENT_OF_SET = {"855": Document.ORDER_ACK, "865": Document.CHANGE_ACK, "856": Document.SHIP_NOTICE}
+FUNCTIONAL_IDS = {"855": "PR", "865": "CA", "856": "SH", "850": "PO"}
+DOCUMENT_OF_SET = {
+    "855": Document.ORDER_ACK,
+    "865": Document.CHANGE_ACK,
+    "856": Document.SHIP_NOTICE,
+    "850": Document.ORDER,
+}
 
 
 class OutboundError(RuntimeError):
@@ -45,6 +50,8 @@ def render(document: CanonicalDocument, profile: PartnerProfile, order: Order | 
     if isinstance(document, ShipNotice):
         version = _version_of(profile, "856")
         return Rendered("856", asn856.write_ship_notice(document, profile, version=version, created=now))
+    if isinstance(document, Order):  # a purchase order we place with a supplier
+        return Rendered("850", po850.write_order(document, profile, version=profile.version_of(Document.ORDER)))
     set_id = _acknowledgement_set(document, profile)
     version = _version_of(profile, set_id)
     if set_id == "865":
@@ -127,22 +134,26 @@ def prepare_bundles(
     size: int | None = None,
 ) -> list[Bundle]:
     """Render ``owed`` and envelope them, ``size`` sets per interchange (the partner's
-    ``envelopes.sets_per_interchange`` by default): documents of one set and usage go together, in
-    the order given; control numbers are taken in that order."""
+    ``envelopes.sets_per_interchange`` by default). One per interchange, they keep the order given;
+    more, documents of one set and usage go together, in the order given. Control numbers are
+    taken in the order of the interchanges returned."""
     if profile.x12 is None:
         raise OutboundError(f"partner {profile.id} has no X12 identity to send a document to")
     size = size or profile.envelopes.sets_per_interchange
     hooks = runtime.partners.hooks(profile.id)
-    together: dict[tuple[str, bool], list[tuple[Owed, Sequence[SegmentFields]]]] = {}
-    for item in owed:
+    together: dict[tuple[str, bool] | int, list[tuple[Owed, Sequence[SegmentFields]]]] = {}
+    kinds: dict[tuple[str, bool] | int, tuple[str, bool]] = {}
+    for index, item in enumerate(owed):
         rendered = render(item.document, profile, item.order, now=now)
         test = bool(getattr(item.document, "test", False)) or profile.usage == "T"
-        together.setdefault((rendered.set_id, test), []).append((item, hooks.adjust_outbound(rendered.segments)))
-    bundles: list[Bundle] = []
-    for (set_id, test), items in together.items():
-        for start in range(0, len(items), size):
-            bundles.append(_bundle(uow, runtime, profile, set_id, test, items[start : start + size], now))
-    return bundles
+        key = (rendered.set_id, test) if size > 1 else index
+        kinds[key] = (rendered.set_id, test)
+        together.setdefault(key, []).append((item, hooks.adjust_outbound(rendered.segments)))
+    return [
+        _bundle(uow, runtime, profile, *kinds[key], items[start : start + size], now)
+        for key, items in together.items()
+        for start in range(0, len(items), size)
+    ]
 
 
 def _bundle(
@@ -273,7 +284,7 @@ def flush_outbox(runtime: Runtime, *, after_each: Callable[[Path], None] | None 
     each file placed, before it is marked sent.
     """
     with unit_of_work(runtime.sessions) as uow:
-        waiting = [document.id for document in uow.outbound.pending()]
+        waiting = uow.outbound.pending_ids()
     placed: list[str] = []
     for start in range(0, len(waiting), FLUSH_BATCH):
         with unit_of_work(runtime.sessions) as uow:

@@ -843,6 +843,13 @@ class OutboundRepository:
         self.session.refresh(document)
         return document
 
+    def pending_ids(self) -> list[int]:
+        """The ids of ``pending()``, without loading the documents' content."""
+        query = select(OutboundDocument.id).where(
+            OutboundDocument.status == OutboundStatus.PENDING, OutboundDocument.bundle_id.is_(None)
+        )
+        return list(self.session.scalars(query.order_by(OutboundDocument.id)))
+
     def hold_pending(self, document_ids: Sequence[int]) -> list[OutboundDocument]:
         """Those of ``document_ids`` still pending, locked for this transaction (``FOR UPDATE``), by id."""
         query = (
