@@ -125,6 +125,7 @@ class EventKind(StrEnum):
     CHANGE_REQUESTED = "change_requested"
     CHANGE_ACCEPTED = "change_accepted"
     CHANGE_REJECTED = "change_rejected"
+    SENT = "sent"  # a purchase order we sent a supplier (an 850 from us)
     PARTNER_ACKNOWLEDGED = "partner_acknowledged"  # an 855 from a supplier we ordered from
     PARTNER_SHIPPED = "partner_shipped"  # an 856 from a supplier we ordered from
 

@@ -20,6 +20,7 @@ from engine.rules.outcome import (
     RuleRefused,
 )
 from engine.rules.partner_documents import apply_partner_acknowledgement, apply_partner_ship_notice
+from engine.rules.purchasing import place_order
 from engine.rules.retailer_changes import (
     RETAILER_CANCEL_REASON,
     accept_changes,
@@ -49,6 +50,7 @@ __all__ = [
     "backorder",
     "bulk_cancel",
     "cancel_items",
+    "place_order",
     "receive_change",
     "receive_order",
     "refuse_retailer_cancel",

@@ -86,7 +86,7 @@ def receive_order(
     check_now(now)
     actor = Actor(kind=ActorKind.RETAILER_DOCUMENT, id=document_id)
     test = incoming.test or terms.test_mode
-    _check_incoming(incoming)
+    check_purchase_order(incoming)
     if existing is not None:
         if (existing.partner_id, existing.po_number) != (incoming.partner_id, incoming.po_number):
             raise RuleRefused(
@@ -116,8 +116,9 @@ def receive_order(
     return _duplicate(existing, incoming, terms, actor, document_id, now)
 
 
-def _check_incoming(incoming: Order) -> None:
-    """A purchase order states what is wanted; state it cannot carry means a mapping went wrong."""
+def check_purchase_order(incoming: Order) -> None:
+    """A purchase order states what is wanted; state it cannot carry means a mapping (or whoever
+    wrote the order) went wrong. Shared by orders we receive and orders we send."""
     if incoming.pending_lines:
         raise RuleRefused(
             Refusal.INCONSISTENT_DOCUMENT,

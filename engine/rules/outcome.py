@@ -7,8 +7,8 @@ from enum import StrEnum
 
 from engine.model import Acknowledgement, Order, OrderEvent, ShipNotice
 
-#: A document the engine owes a partner after a rule: an 855/865 or an 856.
-OutboundDocument = Acknowledgement | ShipNotice
+#: A document the engine owes a partner after a rule: an 855/865, an 856, or an 850 we place.
+OutboundDocument = Acknowledgement | ShipNotice | Order
 
 
 class Refusal(StrEnum):
@@ -37,6 +37,7 @@ class Refusal(StrEnum):
     UNSUPPORTED_PURPOSE = "unsupported_purpose"
     NO_PARTNER_TERMS = "no_partner_terms"
     SELECTED_TWICE = "selected_twice"  # the same order twice in one bulk request
+    DUPLICATE_ORDER = "duplicate_order"  # a purchase order we already sent under that PO number
 
 
 class RuleRefused(Exception):
@@ -81,6 +82,10 @@ class Outcome:
     @property
     def ship_notice(self) -> ShipNotice | None:
         return next((d for d in self.documents if isinstance(d, ShipNotice)), None)
+
+    @property
+    def purchase_order(self) -> Order | None:
+        return next((d for d in self.documents if isinstance(d, Order)), None)
 
 
 @dataclass(frozen=True)
