@@ -108,7 +108,7 @@ def mapped_keys_and_indexes(dialect: str) -> tuple[set[tuple[Any, ...]], set[tup
 
 def test_the_migration_builds_exactly_the_mapped_tables(empty_url: URL) -> None:
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0002"
+    assert current_revision(empty_url) == "0003"
     assert schema_differences(empty_url) == []
     # What compare_metadata does not look at: CHECK constraints (the status columns rely on
     # them), ON DELETE rules and the condition of a partial index (the duplicate key's).
@@ -229,7 +229,7 @@ def test_bundles_are_added_to_a_database_of_the_first_revision_keeping_its_docum
                 {**now, "content": b"ISA*00"},
             )
         upgrade(empty_url)
-        assert current_revision(empty_url) == "0002"
+        assert current_revision(empty_url) == "0003"
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT cause_key, status, content, bundle_id FROM outbound_documents"))
             assert [tuple(row) for row in rows] == [("c1", "sent", b"ISA*00", None)]
@@ -237,5 +237,84 @@ def test_bundles_are_added_to_a_database_of_the_first_revision_keeping_its_docum
         assert check_constraints(empty_url) == mapped_check_constraints()
         downgrade(empty_url, "0001")
         assert "bundle_id" not in {c["name"] for c in inspect(engine).get_columns("outbound_documents")}
+    finally:
+        engine.dispose()
+
+
+def test_purchase_orders_are_added_to_a_database_of_the_second_revision_keeping_its_rows(empty_url: URL) -> None:
+    upgrade(empty_url, "0002")
+    engine = make_engine(empty_url)
+    now = {"now": "2025-01-01 00:00:00"}
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO partners (id, name, role, test_mode, created_at, updated_at)"
+                    " VALUES ('acme', 'Acme', 'supplier', false, :now, :now)"
+                ),
+                now,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO orders (partner_id, po_number, test, status, ordered_qty, open_qty, acknowledged,"
+                    " document, version, created_at, updated_at)"
+                    " VALUES ('acme', 'PO1', false, 'new', 1, 1, false, '{}', 1, :now, :now)"
+                ),
+                now,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO order_events (order_id, position, kind, at, actor_kind, detail)"
+                    " VALUES (1, 0, 'received', :now, 'engine', '{}')"
+                ),
+                now,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO outbound_documents (partner_id, kind, cause_key, status, content, created_at, order_id)"
+                    " VALUES ('acme', '855', 'c1', 'sent', :content, :now, 1)"
+                ),
+                {**now, "content": b"ISA*00"},
+            )
+        upgrade(empty_url)
+        assert current_revision(empty_url) == "0003"
+        with engine.begin() as connection:
+            rows = connection.execute(text("SELECT cause_key, kind, status, content, order_id FROM outbound_documents"))
+            assert [tuple(row) for row in rows] == [("c1", "855", "sent", b"ISA*00", 1)]
+            events = connection.execute(text("SELECT order_id, position, kind FROM order_events"))
+            assert [tuple(row) for row in events] == [(1, 0, "received")]
+            # What the new revision allows: an 850 we send and its order's 'sent' event.
+            connection.execute(
+                text(
+                    "INSERT INTO outbound_documents (partner_id, kind, cause_key, status, content, created_at)"
+                    " VALUES ('acme', '850', 'c2', 'pending', :content, :now)"
+                ),
+                {**now, "content": b"ISA*00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO order_events (order_id, position, kind, at, actor_kind, detail)"
+                    " VALUES (1, 1, 'sent', :now, 'supplier_user', '{}')"
+                ),
+                now,
+            )
+        assert schema_differences(empty_url) == []
+        assert check_constraints(empty_url) == mapped_check_constraints()
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM outbound_documents WHERE kind = '850'"))
+            connection.execute(text("DELETE FROM order_events WHERE kind = 'sent'"))
+        downgrade(empty_url, "0002")
+        assert current_revision(empty_url) == "0002"
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO outbound_documents (partner_id, kind, cause_key, status, content, created_at)"
+                    " VALUES ('acme', '850', 'c3', 'pending', :content, :now)"
+                ),
+                {**now, "content": b"ISA*00"},
+            )
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT cause_key FROM outbound_documents"))
+            assert [row[0] for row in rows] == ["c1"]
     finally:
         engine.dispose()

@@ -89,6 +89,7 @@ class OutboundKind(StrEnum):
     ORDER_ACK = "855"
     CHANGE_ACK = "865"
     SHIP_NOTICE = "856"
+    PURCHASE_ORDER = "850"  # an order we place with a supplier
 
 
 class OutboundStatus(StrEnum):
