@@ -25,9 +25,11 @@ from mappings.x12.common import (
     MappingError,
     Problems,
     SegmentFields,
+    add_note_loops,
     body,
     check_set,
     component,
+    component_separator,
     date_at,
     date_segments,
     decimal_at,
@@ -37,13 +39,13 @@ from mappings.x12.common import (
     format_decimal,
     is_test,
     item_id_elements,
+    line_parts,
     normalize_version,
     note_segments,
     quantity_at,
     read_dates,
     read_description,
     read_item_ids,
-    read_note_loop,
     read_reference,
     reference_segment,
     required,
@@ -85,10 +87,6 @@ PRICE_BASIS = "PE"
 #: POC08/POC09 .. POC26/POC27: ten item id pairs.
 POC_FIRST_ITEM_ID = 8
 POC_ITEM_ID_PAIRS = 10
-#: Where a POC loop's own segments end: the SLN and AMT loops that follow are not mapped.
-_LINE_END = frozenset({"SLN", "AMT"})
-#: The component separator fixtures and our writer use, for a set read without its interchange.
-_DEFAULT_COMPONENT = ">"
 
 _PURPOSE_OF = dict(CHANGE_PURPOSES)
 _PURPOSE_CODE = {purpose: code for code, purpose in reversed(CHANGE_PURPOSES)}
@@ -107,7 +105,7 @@ def read_change(ts: TransactionSet, profile: PartnerProfile, *, version: str) ->
     heading, line_loops, _summary = sections(body(ts), "POC")
     rest, _party_loops = split_loops(heading, "N1", N1_LOOP)
     rest, note_loops = split_loops(rest, "N9", N9_LOOP)
-    separator = ts.group.interchange.delimiters.component if ts.group is not None else _DEFAULT_COMPONENT
+    separator = component_separator(ts)
 
     change: dict[str, Any] = {"partner_id": profile.id}
     references: list[Reference] = []
@@ -121,15 +119,8 @@ def read_change(ts: TransactionSet, profile: PartnerProfile, *, version: str) ->
             elif seg.tag == "REF":
                 references.append(read_reference(seg))
     if not bch_seen:
-        with problems.collecting():
-            raise MappingError.at(None, None, "is missing", tag="BCH")
-    for loop in note_loops:
-        with problems.collecting():
-            found = read_note_loop(loop)
-            if isinstance(found, Note):
-                notes.append(found)
-            else:
-                references.append(found)
+        problems.missing("BCH")
+    add_note_loops(note_loops, notes, references, problems)
     lines: list[LineChangeRequest] = []
     for index, loop in enumerate(line_loops, start=1):
         with problems.collecting():
@@ -158,13 +149,7 @@ def _read_bch(seg: Segment) -> dict[str, Any]:
 
 def _read_line(loop: Sequence[Segment], index: int, profile: PartnerProfile, separator: str) -> LineChangeRequest:
     poc = loop[0]
-    own: list[Segment] = []
-    for seg in loop[1:]:
-        if seg.tag in _LINE_END:
-            break
-        own.append(seg)
-    rest, _party_loops = split_loops(own, "N1", N1_LOOP)
-    rest, _note_loops = split_loops(rest, "N9", N9_LOOP)
+    rest, _note_loops = line_parts(loop)
     kind = _KIND_OF.get(required(poc, 2))
     if kind is None:
         raise MappingError.at(poc, 2, "is not a change this map knows")

@@ -117,6 +117,10 @@ class Problems:
             replace(p, transaction_set=p.transaction_set or self.set_control_number) for p in error.problems
         )
 
+    def missing(self, tag: str) -> None:
+        """A segment the set must have and has not (BEG, BCH): kept, so reading goes on."""
+        self.keep(MappingError.at(None, None, "is missing", tag=tag))
+
     def raise_if_any(self) -> None:
         if self.items:
             raise MappingError(self.items)
@@ -331,6 +335,22 @@ N1_LOOP = frozenset({"N2", "N3", "N4", "REF", "PER", "SI", "FOB", "TD1", "TD5", 
 N9_LOOP = frozenset({"DTM", "MEA", "MSG", "MTX"})
 
 
+#: Where a detail loop's own segments end: the SLN and AMT loops that follow are not mapped.
+LINE_END = frozenset({"SLN", "AMT"})
+
+
+def line_parts(loop: Sequence[Segment]) -> tuple[list[Segment], list[list[Segment]]]:
+    """A PO1 / POC loop's own segments after its first, up to an SLN or AMT loop and without its
+    N1 and N9 loops; and the N9 loops (a line's notes)."""
+    own: list[Segment] = []
+    for seg in loop[1:]:
+        if seg.fields[0] in LINE_END:
+            break
+        own.append(seg)
+    rest, _party_loops = split_loops(own, "N1", N1_LOOP)
+    return split_loops(rest, "N9", N9_LOOP)
+
+
 # -- parties: N1 / N2 / N3 / N4 / PER -----------------------------------------------------------------
 
 #: N101 (Entity Identifier Code, element 98) <-> our party roles. Reading takes any row; writing
@@ -474,6 +494,20 @@ def read_note_loop(loop: Sequence[Segment]) -> Note | Reference:
         return read_reference(n9)
     code = text(n9, 2) or text(n9, 3)
     return Note(code=None if code == NOTE_WITHOUT_CODE else code, text="\n".join(lines))
+
+
+def add_note_loops(
+    loops: Iterable[Sequence[Segment]], notes: list[Note], references: list[Reference], problems: Problems
+) -> None:
+    """Each N9 loop to ``notes`` or, without message text, to ``references``; a loop that cannot
+    be read is a problem kept, not the end of reading."""
+    for loop in loops:
+        with problems.collecting():
+            found = read_note_loop(loop)
+            if isinstance(found, Note):
+                notes.append(found)
+            else:
+                references.append(found)
 
 
 def _message_lines(seg: Segment) -> list[str]:

@@ -27,6 +27,7 @@ from mappings.x12.common import (
     MappingError,
     Problems,
     SegmentFields,
+    add_note_loops,
     body,
     charge_segment,
     check_set,
@@ -40,6 +41,7 @@ from mappings.x12.common import (
     format_decimal,
     is_test,
     item_id_elements,
+    line_parts,
     normalize_version,
     note_segments,
     party_segments,
@@ -49,7 +51,6 @@ from mappings.x12.common import (
     read_dates,
     read_description,
     read_item_ids,
-    read_note_loop,
     read_party,
     read_reference,
     read_routing,
@@ -82,8 +83,6 @@ PO1_FIRST_ITEM_ID = 6
 PO1_ITEM_ID_PAIRS = 10
 #: AMT01 TT: total transaction amount.
 TOTAL_AMOUNT = "TT"
-#: Where a PO1 loop's own segments end: the SLN and AMT loops that follow are not mapped.
-_LINE_END = frozenset({"SLN", "AMT"})
 _AMT_LOOP = frozenset({"REF", "DTM"})
 
 #: How a heading SAC counts toward AMT*TT.
@@ -132,11 +131,8 @@ def read_order(ts: TransactionSet, profile: PartnerProfile, *, version: str) -> 
     with problems.collecting():
         order.update(read_dates(rest, ORDER_DATES))
     if not beg_seen:
-        with problems.collecting():
-            raise MappingError.at(None, None, "is missing", tag="BEG")
-    for loop in note_loops:
-        with problems.collecting():
-            _add_note(read_note_loop(loop), notes, references)
+        problems.missing("BEG")
+    add_note_loops(note_loops, notes, references, problems)
     parties: list[Party] = []
     for loop in party_loops:
         with problems.collecting():
@@ -175,13 +171,6 @@ def _read_beg(seg: Segment) -> dict[str, Any]:
     }
 
 
-def _add_note(found: Note | Reference, notes: list[Note], references: list[Reference]) -> None:
-    if isinstance(found, Note):
-        notes.append(found)
-    else:
-        references.append(found)
-
-
 def _attach_buyer_contacts(parties: list[Party], contacts: list[Contact]) -> None:
     """The heading PER is the buyer's: it joins the buying party, or stands as one of its own."""
     for i, party in enumerate(parties):
@@ -193,13 +182,7 @@ def _attach_buyer_contacts(parties: list[Party], contacts: list[Contact]) -> Non
 
 def _read_line(loop: Sequence[Segment], index: int, profile: PartnerProfile, problems: Problems) -> OrderLine:
     po1 = loop[0]
-    own: list[Segment] = []
-    for seg in loop[1:]:
-        if seg.fields[0] in _LINE_END:
-            break
-        own.append(seg)
-    rest, _party_loops = split_loops(own, "N1", N1_LOOP)
-    rest, note_loops = split_loops(rest, "N9", N9_LOOP)
+    rest, note_loops = line_parts(loop)
     quantity = quantity_at(po1, 2)
     if quantity is None:
         raise MappingError.at(po1, 2, "is missing")
@@ -213,9 +196,7 @@ def _read_line(loop: Sequence[Segment], index: int, profile: PartnerProfile, pro
         elif tag == "MSG":
             with problems.collecting():
                 notes.append(Note(text=required(seg, 1)))
-    for note_loop in note_loops:
-        with problems.collecting():
-            _add_note(read_note_loop(note_loop), notes, references)
+    add_note_loops(note_loops, notes, references, problems)
     line: dict[str, Any] = {
         "line_number": text(po1, 1) or str(index),
         "item_ids": read_item_ids(po1, PO1_FIRST_ITEM_ID, profile),
