@@ -22,11 +22,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
 from engine.config import CONFIG_NAME, DEFAULT_CONFIG, ConfigError, OurIdentity, load_workspace
 from engine.db.repository import RepositoryError
 from engine.db.tables import InterchangeStatus, OutboundKind, OutboundStatus
 from engine.ingest import ingest_file
-from engine.model import CancelReason, OrderStatus
+from engine.model import CancelReason, Order, OrderStatus
 from engine.outbound import OutboundError
 from engine.partner_test import PartnerTestReport, run_partner_test
 from engine.reprocess import ReprocessRefused, reprocess
@@ -54,6 +56,7 @@ from engine.services import (
     list_outbox,
     list_quarantine,
     preview,
+    send_order,
     ship_rule,
     show_order,
 )
@@ -497,6 +500,33 @@ def cmd_orders_cancel(args: argparse.Namespace, out: TextIO) -> int:
     return _carry_out("cancel")(args, out)
 
 
+def _order_file(path: Path, partner: str | None) -> Order:
+    """A canonical order as JSON (as ``engine.model.Order`` writes it), for ``partner`` when given."""
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
+        raise UsageError(f"{path} is not JSON: {problem}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} is not a canonical order: it holds no JSON object")
+    if partner is not None:
+        data["partner_id"] = partner
+    try:
+        return Order.model_validate(data)
+    except ValidationError as problem:
+        said = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'order'}: {e['msg']}" for e in problem.errors()[:3])
+        raise UsageError(f"{path} is not a canonical order: {said}") from None
+
+
+def cmd_orders_send(args: argparse.Namespace, out: TextIO) -> int:
+    """Send a supplier a purchase order (850) from a canonical order in a JSON file."""
+    order = _order_file(Path(args.file), args.partner)
+    result = send_order(_runtime(args), order, who=args.user)
+    _emit(args, out, result.as_dict(), _action_text)
+    return 0
+
+
 def cmd_cancels_list(args: argparse.Namespace, out: TextIO) -> int:
     rows = list_cancels(_runtime(args), partner_id=args.partner)
 
@@ -687,6 +717,10 @@ def add_commands(commands: Any) -> None:
         sub.add_argument("po")
         sub.add_argument("--partner")
         action.arguments(sub)
+
+    send = command("send", cmd_orders_send, "send a supplier a purchase order (850) from a canonical order", orders)
+    send.add_argument("file", metavar="FILE", help="the order as JSON (engine.model.Order, as it serialises)")
+    send.add_argument("--partner", help="the supplier (default: the order's partner_id)")
 
     preview_cmd = orders.add_parser(
         "preview", help="print the document an action would send, and its difference from the last one sent"

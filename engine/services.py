@@ -38,7 +38,7 @@ from engine.model import (
     ShippedItem,
     ShippedOrder,
 )
-from engine.outbound import flush_outbox
+from engine.outbound import OutboundError, flush_outbox
 from engine.rules import (
     AckChange,
     Outcome,
@@ -50,11 +50,13 @@ from engine.rules import (
     backorder,
     bulk_cancel,
     cancel_items,
+    place_order,
     refuse_retailer_cancel,
     reject_changes,
     ship,
 )
 from engine.runtime import Runtime
+from mappings.profile import Document, Role
 from mappings.x12.asn856 import sscc_check_digit
 
 #: A request for one order, ready to be applied to it.
@@ -386,6 +388,46 @@ def answer_changes(
     runtime: Runtime, po_number: str, *, accept: bool, lines: Sequence[str] | None = None, who: str | None = None
 ) -> ActionResult:
     return act(runtime, po_number, changes_rule(runtime, accept=accept, lines=lines, who=who))
+
+
+def send_order(runtime: Runtime, order: Order, *, who: str | None = None) -> ActionResult:
+    """Place a purchase order with a supplier: stored, and its 850 written to the outbox.
+
+    The supplier's 855 and 856 are later applied to this order (``engine.ingest``), so it must be
+    a partner we order from, that takes 850s by X12; a PO number already sent to that partner is
+    refused rather than sent twice. An order for a partner in test mode is a test order, as that
+    partner's answers will be.
+    """
+    profile = runtime.partners.get(order.partner_id)
+    if profile is None:
+        raise NotFoundError(f"no partner {order.partner_id!r}")
+    if profile.role is not Role.SUPPLIER:
+        raise OutboundError(
+            f"partner {profile.id} is a {profile.role.value}, not a supplier: purchase orders go to suppliers"
+        )
+    if profile.x12 is None or not profile.exchanges(Document.ORDER):
+        raise OutboundError(f"partner {profile.id} takes no X12 purchase orders (850) in its profile's documents")
+    if profile.terms.test_mode and not order.test:
+        order = order.model_copy(update={"test": True})
+    with unit_of_work(runtime.sessions) as uow:
+        if uow.orders.find(profile.id, order.po_number, test=order.test) is not None:
+            raise RuleRefused(
+                Refusal.DUPLICATE_ORDER,
+                f"Purchase order {order.po_number} is already on file for {profile.name}: "
+                "send a new order under a new PO number.",
+            )
+        outcome = place_order(order, actor=user(who), now=runtime.now())
+        stored = uow.orders.save(outcome.order)
+        written: list[str] = []
+        owe_documents(uow, runtime, profile, outcome, stored.id, written)
+    flush_outbox(runtime)
+    return ActionResult(
+        po_number=outcome.order.po_number,
+        partner_id=outcome.order.partner_id,
+        status=outcome.order.status.value,
+        documents=written,
+        events=[event.kind.value for event in outcome.events],
+    )
 
 
 # -- preview: the documents an action would send, stored nowhere ---------------------------------------

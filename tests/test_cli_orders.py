@@ -482,3 +482,34 @@ def test_reprocess_after_adding_the_missing_partner_profile(cli: Cli) -> None:
         assert cli.sets(document)
     (duplicate,) = cli.ingest(stranger)
     assert duplicate["status"] == "duplicate"  # applied once, by the reprocess
+
+
+# -- send a supplier a purchase order ------------------------------------------------------------------
+def test_orders_send_writes_an_850_for_a_supplier_and_refuses_what_cannot_be_sent(cli: Cli, tmp_path: Path) -> None:
+    given = cli.root / "partners" / "fabrikam" / "samples" / "expected" / "given" / "PO7001234.json"
+    result = cli.json("orders", "send", str(given), "--user", "dana")
+    assert (result["po_number"], result["partner_id"], result["status"]) == ("PO7001234", "fabrikam", "new")
+    assert result["events"] == ["sent"] and result["documents"][0].startswith("850 (fabrikam-850-")
+    row = cli.last("850", "fabrikam")
+    assert row["po_number"] == "PO7001234" and row["status"] == "sent"
+    (ts,) = cli.sets(row)
+    assert ts.id == "850" and ts.segments[1].fields[:4] == ["BEG", "00", "SA", "PO7001234"]
+    assert cli.order("PO7001234")["events"][0]["kind"] == "sent"
+
+    code, out, err = cli.run("orders", "send", str(given))
+    assert code == 1 and out == "" and "PO7001234 is already on file for Fabrikam Textiles" in err
+    other = tmp_path / "PO7009999.json"
+    other.write_text(given.read_text().replace("PO7001234", "PO7009999"))
+    code, out, err = cli.run("orders", "send", str(other), "--partner", "northwind")
+    assert code == 1 and "northwind is a retailer, not a supplier" in err
+    text = cli.run("orders", "send", str(other), "--partner", "fabrikam")[1]
+    assert text.splitlines()[0] == "PO PO7009999 (fabrikam): new" and "wrote 850" in text
+    assert len(cli.outbox(kind="850")) == 2
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"po_number": "PO1", "lines": []}')
+    assert "is not a canonical order: partner_id: Field required" in cli.fails("orders", "send", str(broken), code=2)
+    assert "no such file" in cli.fails("orders", "send", str(tmp_path / "nothing.json"), code=2)
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"partner_id": "fabrikam", "po_number": "PO7000001", "order_type": "SA", "lines": []}')
+    assert "has no lines" in cli.fails("orders", "send", str(empty))
