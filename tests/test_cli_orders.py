@@ -16,10 +16,14 @@ from edi.x12.reader import X12Reader
 from edi.x12.structures import GroupEnd, InterchangeEnd, TransactionSet
 from edi.x12.validate import validated_events
 from engine.cli import main
+from engine.config import CONFIG_NAME, load_workspace
 from engine.model import Acknowledgement, AckType, LineAckStatus, ShipNotice
 from engine.rules import NO_BACKORDERS
 from mappings.profiles import example_partners
 from mappings.x12 import ack855, ack865, asn856
+from tests.pipeline_fixtures import database_url, migrated_postgres, migrated_sqlite_template
+
+__all__ = ["database_url", "migrated_postgres", "migrated_sqlite_template"]  # fixtures
 
 FUTURE = (date.today() + timedelta(days=30)).isoformat()
 #: ACK01 codes read back as these: cancelled (ID) or rejected (IR, R2), as the partner's crosswalk says.
@@ -126,13 +130,21 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str) -> Cli:
+    """A workspace made by `edi-engine init`, on its own SQLite file or, for PostgreSQL, with its
+    configuration pointed at a fresh database of the test server."""
     root = tmp_path / "ws"
     capsys.readouterr()
     assert main(["init", str(root), "--json"]) == 0
     created = json.loads(capsys.readouterr().out)
     assert created["partners"] == ["contoso", "fabrikam", "northwind"]
     assert created["database"].startswith("sqlite:///")
+    if not database_url.startswith("sqlite"):
+        config = root / CONFIG_NAME
+        text = config.read_text()
+        assert '"sqlite:///var/engine.db"' in text
+        config.write_text(text.replace('"sqlite:///var/engine.db"', f'"{database_url}"', 1))
+        assert load_workspace(root).database_url == database_url
     return Cli(root, capsys)
 
 
