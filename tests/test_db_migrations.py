@@ -208,19 +208,24 @@ def test_nothing_connects_at_import_or_when_an_engine_is_made(tmp_path: Path) ->
     assert not (tmp_path / "db" / "edi.sqlite3").exists()
 
 
+def add_partner_row(connection: Any, role: str) -> None:
+    """Partner 'acme' as an older revision's tables hold it."""
+    connection.execute(
+        text(
+            "INSERT INTO partners (id, name, role, test_mode, created_at, updated_at)"
+            " VALUES ('acme', 'Acme', :role, false, :now, :now)"
+        ),
+        {"role": role, "now": "2025-01-01 00:00:00"},
+    )
+
+
 def test_bundles_are_added_to_a_database_of_the_first_revision_keeping_its_documents(empty_url: URL) -> None:
     upgrade(empty_url, "0001")
     engine = make_engine(empty_url)
     now = {"now": "2025-01-01 00:00:00"}
     try:
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO partners (id, name, role, test_mode, created_at, updated_at)"
-                    " VALUES ('acme', 'Acme', 'retailer', false, :now, :now)"
-                ),
-                now,
-            )
+            add_partner_row(connection, "retailer")
             connection.execute(
                 text(
                     "INSERT INTO outbound_documents (partner_id, kind, cause_key, status, content, created_at)"
@@ -247,13 +252,7 @@ def test_purchase_orders_are_added_to_a_database_of_the_second_revision_keeping_
     now = {"now": "2025-01-01 00:00:00"}
     try:
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO partners (id, name, role, test_mode, created_at, updated_at)"
-                    " VALUES ('acme', 'Acme', 'supplier', false, :now, :now)"
-                ),
-                now,
-            )
+            add_partner_row(connection, "supplier")
             connection.execute(
                 text(
                     "INSERT INTO orders (partner_id, po_number, test, status, ordered_qty, open_qty, acknowledged,"
