@@ -18,7 +18,7 @@ from edi.x12.delimiters import Delimiters
 from edi.x12.writer import GroupSpec, SegmentFields, build_interchange, write_interchange
 from engine.db.session import UnitOfWork, unit_of_work
 from engine.db.tables import OutboundDocument, OutboundKind
-from engine.files import sync_folder_of, write_atomically
+from engine.files import write_many_atomically
 from engine.model import Acknowledgement, Order, ShipNotice
 from engine.rules import OutboundDocument as CanonicalDocument
 from engine.runtime import Runtime
@@ -277,7 +277,8 @@ def flush_outbox(runtime: Runtime, *, after_each: Callable[[Path], None] | None 
     Runs after the transaction that recorded the documents: a crash before it leaves them
     pending, and the next run writes the same bytes under the same names. Documents are placed
     ``FLUSH_BATCH`` at a time, each batch in a transaction of its own that holds their rows: the
-    files are written, their folders synced once, and the batch marked sent with one statement.
+    files are written together (``engine.files.write_many_atomically``), and the batch marked
+    sent with one statement.
     A crash in the middle rewrites at most the files of one batch that were written and not yet
     marked (same name, same bytes, same ISA13: the partner's duplicate check drops them), and
     two workers flushing at once never both write one document. ``after_each`` is called with
@@ -288,17 +289,11 @@ def flush_outbox(runtime: Runtime, *, after_each: Callable[[Path], None] | None 
     placed: list[str] = []
     for start in range(0, len(waiting), FLUSH_BATCH):
         with unit_of_work(runtime.sessions) as uow:
-            folders: set[Path] = set()
             documents = uow.outbound.hold_pending(waiting[start : start + FLUSH_BATCH])
-            for document in documents:  # another worker may have placed some meanwhile
-                folder = runtime.workspace.outbox_dir / document.partner_id
-                name = document.file_name or f"document-{document.id}.x12"
-                path = write_atomically(folder, name, document.content, sync_folder=False)
-                folders.add(folder)
-                if after_each is not None:
-                    after_each(path)
-                placed.append(str(path))
-            for folder in sorted(folders):
-                sync_folder_of(folder)
+            files = [
+                (runtime.workspace.outbox_dir / d.partner_id, d.file_name or f"document-{d.id}.x12", d.content)
+                for d in documents  # another worker may have placed some meanwhile: they are not held
+            ]
+            placed += [str(path) for path in write_many_atomically(files, placed=after_each)]
             uow.outbound.mark_sent_many([document.id for document in documents], at=runtime.now())
     return placed
