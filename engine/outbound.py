@@ -51,7 +51,7 @@ def render(document: CanonicalDocument, profile: PartnerProfile, order: Order | 
         version = _version_of(profile, "856")
         return Rendered("856", asn856.write_ship_notice(document, profile, version=version, created=now))
     if isinstance(document, Order):  # a purchase order we place with a supplier
-        return Rendered("850", po850.write_order(document, profile, version=profile.version_of(Document.ORDER)))
+        return Rendered("850", po850.write_order(document, profile, version=_version_of(profile, "850")))
     set_id = _acknowledgement_set(document, profile)
     version = _version_of(profile, set_id)
     if set_id == "865":
@@ -81,28 +81,8 @@ def record(
     existing = uow.outbound.for_cause(cause_key)
     if existing is not None:
         return existing
-    columns = prepare(uow, runtime, profile, document, cause_key=cause_key, order=order, order_id=order_id, now=now)
-    return uow.outbound.add(**columns)
-
-
-def prepare(
-    uow: UnitOfWork,
-    runtime: Runtime,
-    profile: PartnerProfile,
-    document: CanonicalDocument,
-    *,
-    cause_key: str,
-    order: Order | None = None,
-    order_id: int | None = None,
-    now: datetime,
-) -> dict[str, Any]:
-    """Render and envelope ``document``, taking its control numbers: ``OutboundRepository.add``'s arguments.
-
-    For a cause known to be new (``OutboundRepository.add_new`` records many at once); ``record``
-    checks the cause first.
-    """
     [bundle] = prepare_bundles(uow, runtime, profile, [Owed(cause_key, document, order, order_id)], now=now, size=1)
-    return bundle.documents[0]
+    return uow.outbound.add(**bundle.documents[0])
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,14 @@ class ActionResult:
     documents: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, outcome: Outcome, documents: list[str]) -> ActionResult:
+        """What applying ``outcome`` did, with the documents it wrote."""
+        order = outcome.order
+        return cls(
+            order.po_number, order.partner_id, order.status.value, documents, [e.kind.value for e in outcome.events]
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "po_number": self.po_number,
@@ -126,13 +134,7 @@ def act(runtime: Runtime, po_number: str, rule: Rule, *, partner_id: str | None 
     with unit_of_work(runtime.sessions) as uow:
         _, outcome, written = _apply(uow, runtime, po_number, rule, partner_id)
     flush_outbox(runtime)
-    return ActionResult(
-        po_number=outcome.order.po_number,
-        partner_id=outcome.order.partner_id,
-        status=outcome.order.status.value,
-        documents=written,
-        events=[event.kind.value for event in outcome.events],
-    )
+    return ActionResult.of(outcome, written)
 
 
 # -- the rules people apply, one order at a time ------------------------------------------------------
@@ -331,10 +333,7 @@ def cancel_bulk(
                 uow.orders.save(item.outcome.order, expected_version=version)
                 written: list[str] = []
                 owe_documents(uow, runtime, runtime.partners[order.partner_id], item.outcome, order_id, written)
-            events = [event.kind.value for event in item.outcome.events]
-            cancelled.append(
-                ActionResult(po_number, order.partner_id, item.outcome.order.status.value, written, events)
-            )
+            cancelled.append(ActionResult.of(item.outcome, written))
         except (RuleRefused, NotFoundError) as refusal:
             refused.append({"po_number": po_number, "reason": str(refusal)})
     flush_outbox(runtime)
@@ -421,13 +420,7 @@ def send_order(runtime: Runtime, order: Order, *, who: str | None = None) -> Act
         written: list[str] = []
         owe_documents(uow, runtime, profile, outcome, stored.id, written)
     flush_outbox(runtime)
-    return ActionResult(
-        po_number=outcome.order.po_number,
-        partner_id=outcome.order.partner_id,
-        status=outcome.order.status.value,
-        documents=written,
-        events=[event.kind.value for event in outcome.events],
-    )
+    return ActionResult.of(outcome, written)
 
 
 # -- preview: the documents an action would send, stored nowhere ---------------------------------------

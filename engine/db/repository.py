@@ -280,15 +280,11 @@ class OrderRepository:
 
     def _ids(self, keys: Sequence[tuple[str, str, bool]]) -> list[int]:
         """The ids of the orders with these (partner, PO number, test) keys, in the order given."""
-        found: dict[tuple[str, str, bool], int] = {}
-        for (partner_id, test), numbers in _grouped(keys).items():
-            for start in range(0, len(numbers), _IN_CHUNK):
-                query = select(OrderRow.id, OrderRow.po_number).where(
-                    OrderRow.partner_id == partner_id,
-                    OrderRow.test == test,
-                    OrderRow.po_number.in_(numbers[start : start + _IN_CHUNK]),
-                )
-                found.update(((partner_id, po, test), order_id) for order_id, po in self.session.execute(query))
+        found = {
+            (partner_id, po, test): order_id
+            for (partner_id, test), numbers in _grouped(keys).items()
+            for order_id, po in self._by_po_numbers(partner_id, test, numbers, OrderRow.id, OrderRow.po_number)
+        }
         return [found[key] for key in keys]
 
     def get(self, order_id: int) -> StoredOrder:
@@ -300,16 +296,20 @@ class OrderRepository:
 
     def find_many(self, partner_id: str, po_numbers: Iterable[str], *, test: bool = False) -> dict[str, StoredOrder]:
         """The stored orders among ``po_numbers``, by PO number: one query for a file's worth."""
+        rows = self._by_po_numbers(partner_id, test, po_numbers, OrderRow)
+        return {row.po_number: _stored(row) for (row,) in rows}
+
+    def _by_po_numbers(self, partner_id: str, test: bool, po_numbers: Iterable[str], *columns: Any) -> list[Any]:
+        """``columns`` of the partner's orders with these PO numbers, ``_IN_CHUNK`` numbers a query."""
         wanted = sorted({_text(po, "PO number") or "" for po in po_numbers})
-        found: dict[str, StoredOrder] = {}
+        found: list[Any] = []
         for start in range(0, len(wanted), _IN_CHUNK):
-            query = select(OrderRow).where(
+            query = select(*columns).where(
                 OrderRow.partner_id == partner_id,
                 OrderRow.test == test,
                 OrderRow.po_number.in_(wanted[start : start + _IN_CHUNK]),
             )
-            for row in self.session.scalars(query):
-                found[row.po_number] = _stored(row)
+            found += self.session.execute(query).all()
         return found
 
     def list(self, where: OrderFilter | None = None, *, after: int | None = None, limit: int = 50) -> OrderPage:
@@ -831,10 +831,7 @@ class OutboundRepository:
 
     def pending(self) -> list[OutboundDocument]:
         """Documents to place in the outbox, oldest first: those travelling in a carrier go with it."""
-        query = select(OutboundDocument).where(
-            OutboundDocument.status == OutboundStatus.PENDING, OutboundDocument.bundle_id.is_(None)
-        )
-        return list(self.session.scalars(query.order_by(OutboundDocument.id)))
+        return list(self.session.scalars(select(OutboundDocument).where(*_TO_PLACE).order_by(OutboundDocument.id)))
 
     def mark_sent(self, document_id: int, *, at: datetime | None = None) -> OutboundDocument:
         """The document (with what it carries) is in the partner's hands."""
@@ -845,10 +842,7 @@ class OutboundRepository:
 
     def pending_ids(self) -> list[int]:
         """The ids of ``pending()``, without loading the documents' content."""
-        query = select(OutboundDocument.id).where(
-            OutboundDocument.status == OutboundStatus.PENDING, OutboundDocument.bundle_id.is_(None)
-        )
-        return list(self.session.scalars(query.order_by(OutboundDocument.id)))
+        return list(self.session.scalars(select(OutboundDocument.id).where(*_TO_PLACE).order_by(OutboundDocument.id)))
 
     def hold_pending(self, document_ids: Sequence[int]) -> list[OutboundDocument]:
         """Those of ``document_ids`` still pending, locked for this transaction (``FOR UPDATE``), by id."""
@@ -922,6 +916,10 @@ class OutboundRepository:
             document.status = OutboundStatus.OVERDUE
         self.session.flush()
         return overdue
+
+
+#: What the outbox flush places: pending documents, except those a carrier holds (it goes for them).
+_TO_PLACE = (OutboundDocument.status == OutboundStatus.PENDING, OutboundDocument.bundle_id.is_(None))
 
 
 def _outbound_columns(d: Mapping[str, Any]) -> dict[str, Any]:
