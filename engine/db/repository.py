@@ -15,12 +15,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, insert, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from edi.findings import Finding
+from engine.db.bulk import insert_many
 from engine.db.tables import (
     Direction,
     Interchange,
@@ -38,6 +39,7 @@ from engine.db.tables import (
 )
 from engine.db.types import JsonText
 from engine.model import Order, OrderEvent, OrderLine, OrderStatus, PartyRole, utc_now
+from engine.model.order import ZERO, order_status
 from mappings.profile import Role as PartnerRole
 
 
@@ -225,7 +227,7 @@ class OrderRepository:
             raise NotFound(_describe(order) + " is not stored")
         elif row.version != expected_version:
             raise StaleOrder(_describe(order) + f" is at version {row.version}, not {expected_version}: read it again")
-        document = order.model_dump(mode="json")
+        document = _document(order)
         if row.id is None or row.document != document:
             with self.session.no_autoflush:  # one UPDATE, so one version step, per save
                 _project(row, order, document)
@@ -254,11 +256,11 @@ class OrderRepository:
             if order.partner_id not in known:
                 raise NotFound(f"order {order.po_number!r} names partner {order.partner_id!r}, which is not stored")
         now = at or utc_now()
-        documents = [JsonText(order.model_dump_json()) for order in orders]
-        rows = [{**_order_columns(order, document), "version": 1, "created_at": now, "updated_at": now}
-                for order, document in zip(orders, documents, strict=True)]  # fmt: skip
+        line_columns = [[_line_columns(line) for line in order.lines] for order in orders]
+        rows = [{**_order_columns(order, _document_json(order), lines), "version": 1, "created_at": now, "updated_at": now}
+                for order, lines in zip(orders, line_columns, strict=True)]  # fmt: skip
         try:
-            self.session.execute(insert(_table(OrderRow)), rows)
+            insert_many(self.session, _table(OrderRow), rows)
         except IntegrityError as error:  # a PO number taken, perhaps by another transaction
             raise OrderExists(
                 f"one of {len(orders)} new orders (first {_describe(orders[0])}) already exists"
@@ -266,16 +268,14 @@ class OrderRepository:
         # Read the ids back by the order key (unique): one query, where RETURNING in parameter
         # order would make SQLite insert row by row.
         ids = self._ids([(order.partner_id, order.po_number, order.test) for order in orders])
-        lines = [{"order_id": order_id, "position": position, **_line_columns(line)}
-                 for order_id, order in zip(ids, orders, strict=True)
-                 for position, line in enumerate(order.lines, start=1)]  # fmt: skip
+        lines = [{"order_id": order_id, "position": position, **columns}
+                 for order_id, columns_of_order in zip(ids, line_columns, strict=True)
+                 for position, columns in enumerate(columns_of_order, start=1)]  # fmt: skip
         events = [{"order_id": order_id, "position": position, **_event_columns(event, JsonText(event.model_dump_json()))}
                   for order_id, order in zip(ids, orders, strict=True)
                   for position, event in enumerate(order.events, start=1)]  # fmt: skip
-        if lines:
-            self.session.execute(insert(_table(OrderLineRow)), lines)
-        if events:
-            self.session.execute(insert(_table(OrderEventRow)), events)
+        insert_many(self.session, _table(OrderLineRow), lines)
+        insert_many(self.session, _table(OrderEventRow), events)
         return [StoredOrder(order_id, 1, order) for order_id, order in zip(ids, orders, strict=True)]
 
     def _ids(self, keys: Sequence[tuple[str, str, bool]]) -> list[int]:
@@ -353,6 +353,17 @@ def _describe(order: Order) -> str:
     return f"order {order.po_number!r} of partner {order.partner_id!r}{space}"
 
 
+def _document(order: Order) -> dict[str, Any]:
+    """The stored JSON record of an order, without its derived values (statuses, open
+    quantities, total): those are recomputed when it is read, and the columns hold them for queries."""
+    return order.model_dump(mode="json", exclude_computed_fields=True)
+
+
+def _document_json(order: Order) -> JsonText:
+    """``_document`` written out by pydantic: the same record, for storing many orders at once."""
+    return JsonText(order.model_dump_json(exclude_computed_fields=True))
+
+
 def _stored(row: OrderRow) -> StoredOrder:
     return StoredOrder(row.id, row.version, Order.model_validate(row.document))
 
@@ -369,20 +380,23 @@ def _grouped(keys: Sequence[tuple[str, str, bool]]) -> dict[tuple[str, bool], li
 _IN_CHUNK = 500
 
 
-def _order_columns(order: Order, document: dict[str, Any] | JsonText) -> dict[str, Any]:
-    """The order's searchable columns, copied from the canonical order."""
+def _order_columns(
+    order: Order, document: dict[str, Any] | JsonText, lines: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """The order's searchable columns, copied from the canonical order; ``lines`` are its lines'
+    columns (``_line_columns``), whose statuses and open quantities the order's are made of."""
     buyer = order.party(PartyRole.BUYING_PARTY)
     return {
         "partner_id": order.partner_id,
         "po_number": _text(order.po_number, "PO number") or "",
         "test": order.test,
-        "status": order.status,
+        "status": order_status([line["status"] for line in lines], acknowledged=order.acknowledged),
         "order_date": order.order_date,
         "ship_by_date": order.ship_by_date,
         "retailer": _text(buyer.name if buyer else None, "buying party name"),
         "total": order.total,
-        "ordered_qty": sum((line.ordered_qty for line in order.lines), Decimal(0)),
-        "open_qty": sum((line.open_qty for line in order.lines), Decimal(0)),
+        "ordered_qty": sum((line["ordered_qty"] for line in lines), ZERO),
+        "open_qty": sum((line["open_qty"] for line in lines), ZERO),
         "acknowledged": order.acknowledged,
         "document": document,
     }
@@ -390,9 +404,10 @@ def _order_columns(order: Order, document: dict[str, Any] | JsonText) -> dict[st
 
 def _project(row: OrderRow, order: Order, document: dict[str, Any]) -> None:
     """Bring the row, its lines and its events in step with the canonical order."""
-    for name, value in _order_columns(order, document).items():
+    lines = [_line_columns(line) for line in order.lines]
+    for name, value in _order_columns(order, document, lines).items():
         setattr(row, name, value)
-    _sync(row.lines, [_line_columns(line) for line in order.lines], OrderLineRow)
+    _sync(row.lines, lines, OrderLineRow)
     _sync(row.events, [_event_columns(event) for event in order.events], OrderEventRow)
 
 
@@ -671,7 +686,7 @@ class InterchangeRepository:
             {"interchange_id": interchange_id, "position": record.position, **_set_columns(record)}
             for record in records
         ]
-        self.session.execute(insert(_table(TransactionSet)), rows)
+        insert_many(self.session, _table(TransactionSet), rows)
 
     def has_sets(self, interchange_id: int) -> bool:
         """Whether any set of the interchange is recorded (a rerun of a file processed before)."""
@@ -802,7 +817,7 @@ class OutboundRepository:
             return
         rows = [_outbound_columns(d) for d in documents]
         try:
-            self.session.execute(insert(_table(OutboundDocument)), rows)
+            insert_many(self.session, _table(OutboundDocument), rows)
         except IntegrityError as error:
             raise CauseAlreadyHandled(f"one of {len(rows)} causes (first {rows[0]['cause_key']!r})", None) from error
 
