@@ -163,10 +163,14 @@ def _acknowledge_on_receipt(
 
 
 def _new(incoming: Order, test: bool, terms: PartnerTerms, actor: Actor, document_id: str, now: datetime) -> Outcome:
-    order = incoming.model_copy(deep=True)
-    order.test = test
-    order.acknowledged = False
-    order.events = []
+    """A new order: the purchase order's content with a history of its own.
+
+    What this rule changes (the order's own fields, each line's acknowledged terms) is copied;
+    the rest (parties, references, item ids) is shared with ``incoming``, as every rule copies an
+    order before it changes it. A deep copy here cost a third of receiving a new order.
+    """
+    lines = [line.model_copy() for line in incoming.lines]
+    order = incoming.model_copy(update={"test": test, "acknowledged": False, "events": [], "lines": lines})
     text = None
     if incoming.purpose in REPLACING:
         text = f"A replacement of purchase order {incoming.po_number}, which we had not received, taken as the order."
