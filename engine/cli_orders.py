@@ -24,10 +24,12 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from engine.cli_mailboxes import cmd_poll, cmd_run, cmd_status, cmd_trust_host_key
 from engine.config import CONFIG_NAME, DEFAULT_CONFIG, ConfigError, OurIdentity, load_workspace
 from engine.db.repository import RepositoryError
 from engine.db.tables import InterchangeStatus, OutboundKind, OutboundStatus
 from engine.ingest import ingest_file
+from engine.mailboxes import MailboxError
 from engine.model import CancelReason, Order, OrderStatus
 from engine.outbound import OutboundError
 from engine.partner_test import PartnerTestReport, run_partner_test
@@ -62,6 +64,7 @@ from engine.services import (
 )
 from mappings.profiles import EXAMPLES_DIR, ProfileError, load_partners
 from mappings.x12.common import MappingError
+from transport.mailbox import TransportError
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
@@ -87,7 +90,10 @@ def _guarded(handler: Handler) -> Handler:
     def run(args: argparse.Namespace, out: TextIO) -> int:
         try:
             return handler(args, out)
-        except (RuleRefused, NotFoundError, ReprocessRefused, OutboundError, MappingError, RepositoryError) as refusal:
+        except (
+            RuleRefused, NotFoundError, ReprocessRefused, OutboundError, MappingError, RepositoryError, MailboxError,
+            TransportError,
+        ) as refusal:  # fmt: skip
             print(f"edi-engine: {refusal}", file=sys.stderr)
             return 1
         except (ConfigError, ProfileError, UsageError) as problem:
@@ -775,3 +781,16 @@ def add_commands(commands: Any) -> None:
     test.add_argument("partner", nargs="*", metavar="PARTNER", help="partner ids (default: every partner)")
     test.add_argument("--partners", metavar="DIR", help="a partners folder (default: the workspace's)")
     test.add_argument("--update", action="store_true", help="write the expected files from this run")
+    trust = command(
+        "trust-host-key", cmd_trust_host_key, "show a partner's SFTP host key and add it to its known_hosts", partners
+    )
+    trust.add_argument("partner", metavar="PARTNER")
+    trust.add_argument("--fingerprint", help="the SHA256 fingerprint the partner told you; the key must match it")
+    trust.add_argument("--yes", action="store_true", help="trust the key offered without a fingerprint to match")
+    polling = command("poll", cmd_poll, "poll partners' mailboxes once: ingest what is ready, send what is owed")
+    polling.add_argument("partner", nargs="*", metavar="PARTNER", help="partner ids (default: every partner)")
+    running = command("run", cmd_run, "run unattended: poll every mailbox on its schedule and deliver, until SIGTERM")
+    running.add_argument(
+        "--for", dest="seconds", type=float, default=None, metavar="SECONDS", help="stop after this long"
+    )
+    command("status", cmd_status, "each mailbox's last poll and error, what waits to go and what is overdue")

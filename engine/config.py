@@ -30,6 +30,7 @@ class OurIdentity(Strict):
 class Settings(Strict):
     database: str = "sqlite:///var/engine.db"
     partners: str = "partners"
+    inbox: str = "var/inbox"
     outbox: str = "var/outbox"
     archive: str = "var/archive"
     us: OurIdentity = OurIdentity()
@@ -56,6 +57,10 @@ class Workspace:
     @property
     def partners_dir(self) -> Path:
         return self.path(self.settings.partners)
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.path(self.settings.inbox)
 
     @property
     def outbox_dir(self) -> Path:
@@ -87,6 +92,7 @@ DEFAULT_CONFIG = """\
 # edi-engine workspace. Paths are relative to this folder.
 database = "sqlite:///var/engine.db"   # or postgresql+psycopg://user@host/dbname
 partners = "partners"                  # one folder per trading partner: profile.yaml, samples/
+inbox = "var/inbox"                    # local mailboxes: files partners drop for us, one folder each
 outbox = "var/outbox"                  # documents we send, written through a temporary name
 archive = "var/archive"                # every inbound file, byte for byte, before anything else
 

@@ -149,20 +149,22 @@ def read_envelope(data: bytes) -> InterchangeHeader | None:
 
 def ingest_file(runtime: Runtime, path: Path) -> IngestReport:
     """Ingest one file (see the module doc), then write every pending document to the outbox."""
-    report = _ingest(runtime, path)
+    report = ingest_data(runtime, path.read_bytes(), source=str(path), name=path.name)
     flush_outbox(runtime, after_each=lambda _: crash_point("outbox_written"))
     return report
 
 
-def _ingest(runtime: Runtime, path: Path) -> IngestReport:
-    data = path.read_bytes()
-    report = IngestReport(file=str(path), status="processed")
+def ingest_data(runtime: Runtime, data: bytes, *, source: str, name: str) -> IngestReport:
+    """Ingest bytes fetched from a mailbox (steps 1 and 2 of the module doc; the caller flushes or
+    delivers). ``source`` says where they came from in messages (a path, ``sftp://host/dir/file``);
+    ``name`` is the file's name as the mailbox gave it, stored and shown, never used as a path."""
+    report = IngestReport(file=source, status="processed")
     digest, _ = archive(runtime.workspace.archive_dir, data)
     crash_point("archived")
     envelope = read_envelope(data)
     if envelope is None:
         report.status = "unreadable"
-        report.messages.append(f"{path}: no readable X12 interchange header (ISA) in the file")
+        report.messages.append(f"{source}: no readable X12 interchange header (ISA) in the file")
         return report
     sender, receiver = ":".join(envelope.sender), ":".join(envelope.receiver)
     profile = runtime.partners.by_isa(*envelope.sender)
@@ -171,13 +173,13 @@ def _ingest(runtime: Runtime, path: Path) -> IngestReport:
     with unit_of_work(runtime.sessions) as uow:
         reception = uow.interchanges.receive(
             data, sender=sender, receiver=receiver, control_number=envelope.control_number,
-            partner_id=profile.id if profile else None, test=test, file_name=path.name, at=now,
+            partner_id=profile.id if profile else None, test=test, file_name=name, at=now,
         )  # fmt: skip
         report.interchange_id = reception.interchange_id
         if reception.status is InterchangeStatus.DUPLICATE:
             report.status = "duplicate"
             report.messages.append(
-                f"{path.name}: the same bytes from {sender} were processed already "
+                f"{name}: the same bytes from {sender} were processed already "
                 f"(interchange {reception.duplicate_of_id}); nothing applied again"
             )
             return report
@@ -187,7 +189,7 @@ def _ingest(runtime: Runtime, path: Path) -> IngestReport:
             row.status, row.duplicate_of_id, row.content = InterchangeStatus.DUPLICATE, rejected.id, None
             report.status = "duplicate"
             report.messages.append(
-                f"{path.name}: the same bytes from {sender} were rejected already (interchange {rejected.id}: "
+                f"{name}: the same bytes from {sender} were rejected already (interchange {rejected.id}: "
                 f"{rejected.reason}); not answered again"
             )
             return report
@@ -196,7 +198,7 @@ def _ingest(runtime: Runtime, path: Path) -> IngestReport:
                 reception.interchange_id, reason=f"no partner profile has the ISA identity {sender}", at=now
             )
             report.status = "unknown_partner"
-            report.messages.append(f"{path.name}: no partner profile has the ISA identity {sender}; quarantined")
+            report.messages.append(f"{name}: no partner profile has the ISA identity {sender}; quarantined")
             return report
     crash_point("received")
     report.partner_id = profile.id
@@ -216,7 +218,7 @@ def _ingest(runtime: Runtime, path: Path) -> IngestReport:
                 with unit_of_work(runtime.sessions) as uow:
                     uow.interchanges.mark_duplicate(reception.interchange_id)
             report.status = "duplicate"
-            report.messages.append(f"{path.name}: another worker committed the same file first; nothing applied again")
+            report.messages.append(f"{name}: another worker committed the same file first; nothing applied again")
             report.restart()
             return report
         except (OrderExists, StaleOrder, CauseAlreadyHandled):

@@ -252,7 +252,9 @@ FLUSH_BATCH = 200
 
 
 def flush_outbox(runtime: Runtime, *, after_each: Callable[[Path], None] | None = None) -> list[str]:
-    """Place every pending document in its partner's outbox folder (atomically); say which.
+    """Place every pending document of a partner with local folders in its outbox folder
+    (atomically); say which. Documents for partners with a remote mailbox wait for
+    ``engine.mailboxes.deliver``.
 
     Runs after the transaction that recorded the documents: a crash before it leaves them
     pending, and the next run writes the same bytes under the same names. Documents are placed
@@ -264,16 +266,31 @@ def flush_outbox(runtime: Runtime, *, after_each: Callable[[Path], None] | None 
     two workers flushing at once never both write one document. ``after_each`` is called with
     each file placed, before it is marked sent.
     """
+    folders = {partner_id: local_outbox(runtime, partner_id) for partner_id in runtime.partners}
+    local = {partner_id for partner_id, folder in folders.items() if folder is not None}
     with unit_of_work(runtime.sessions) as uow:
-        waiting = uow.outbound.pending_ids()
+        waiting = uow.outbound.pending_ids(local)
     placed: list[str] = []
     for start in range(0, len(waiting), FLUSH_BATCH):
         with unit_of_work(runtime.sessions) as uow:
             documents = uow.outbound.hold_pending(waiting[start : start + FLUSH_BATCH])
             files = [
-                (runtime.workspace.outbox_dir / d.partner_id, d.file_name or f"document-{d.id}.x12", d.content)
+                (
+                    folders[d.partner_id] or runtime.workspace.outbox_dir,
+                    d.file_name or f"document-{d.id}.x12",
+                    d.content,
+                )
                 for d in documents  # another worker may have placed some meanwhile: they are not held
             ]
             placed += [str(path) for path in write_many_atomically(files, placed=after_each)]
             uow.outbound.mark_sent_many([document.id for document in documents], at=runtime.now())
     return placed
+
+
+def local_outbox(runtime: Runtime, partner_id: str) -> Path | None:
+    """The partner's outbox folder when its mailbox is local folders (the profile's, else
+    ``<workspace outbox>/<partner id>``); None for a remote mailbox."""
+    mailbox = runtime.partners[partner_id].mailbox
+    if mailbox.kind != "local":
+        return None
+    return runtime.workspace.path(mailbox.outbox) if mailbox.outbox else runtime.workspace.outbox_dir / partner_id

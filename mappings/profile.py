@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from functools import cache
-from typing import Literal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from edi.x12.delimiters import Delimiters as X12Delimiters
 from edi.x12.schema import default_schemas
@@ -270,12 +271,150 @@ class Envelopes(Strict):
     sets_per_interchange: int = Field(default=1, ge=1, le=10_000)
 
 
-class Mailbox(Strict):
-    """Filled in by the transport issue; a local folder pair for now."""
+class Secret(Strict):
+    """Where a secret is kept: an environment variable, or a file (relative to the partner's
+    folder). Never the secret itself: profiles are committed and shown, secrets are not."""
+
+    env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    file: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_the_secret(cls, data: object) -> object:
+        if isinstance(data, str):
+            raise ValueError(
+                "a secret is never written in the profile: name an environment variable (env: NAME) "
+                "or a file (file: path) that holds it"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Secret:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("name exactly one of env or file")
+        return self
+
+
+class Retries(Strict):
+    """Tries of a mailbox operation, with exponential backoff and jitter between them."""
+
+    attempts: int = Field(default=3, ge=1, le=20)
+    base_seconds: float = Field(default=0.5, gt=0, le=60)
+    cap_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+
+AfterFetch = Literal["delete", "move"]
+DEFAULT_POLL_SECONDS = 60.0
+
+
+class PollSchedule(Strict):
+    """When the scheduler polls the mailbox: every so many seconds (default 60), or on a cron
+    schedule (five fields: minute hour day month weekday) in the partner's time zone, which keeps
+    "9:00 on weekdays" at 9:00 local time across daylight-saving changes."""
+
+    every_seconds: float | None = Field(default=None, gt=0, le=86_400)
+    cron: str | None = None
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name (e.g. America/New_York)") from None
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger  # only profiles with a cron schedule need it
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as error:
+                raise ValueError(f"{value!r} is not a cron schedule (minute hour day month weekday): {error}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> PollSchedule:
+        if self.every_seconds is not None and self.cron is not None:
+            raise ValueError("give every_seconds or cron, not both")
+        return self
+
+
+class _Mailbox(Strict):
+    #: What happens to an inbound file once its interchange is committed on our side.
+    after_fetch: AfterFetch = "delete"
+    #: A file listed with the same size and time twice, or untouched this long, is complete.
+    settle_seconds: float = Field(default=5.0, ge=0, le=3600)
+    poll: PollSchedule = PollSchedule()
+
+
+class LocalFolders(_Mailbox):
+    """Two folders on the engine's disk (paths relative to the workspace): the demo's mailboxes,
+    or a drop folder a partner's own tool writes to."""
 
     kind: Literal["local"] = "local"
-    inbox: str | None = None
-    outbox: str | None = None
+    inbox: str | None = None  # default: <workspace inbox>/<partner id>
+    outbox: str | None = None  # default: <workspace outbox>/<partner id>
+    archive: str | None = None  # where fetched files go with after_fetch: move
+
+    @model_validator(mode="after")
+    def _archive_to_move_to(self) -> LocalFolders:
+        if self.after_fetch == "move" and self.archive is None:
+            raise ValueError("after_fetch: move needs an archive folder")
+        return self
+
+
+class SftpServer(_Mailbox):
+    """The partner's SFTP server: we fetch from ``inbound_dir`` and upload to ``outbound_dir``.
+
+    The server's host key must be in ``known_hosts`` (relative to the partner's folder; add it
+    with ``edi-engine partners trust-host-key``): an unknown or changed key refuses the connection.
+    """
+
+    kind: Literal["sftp"]
+    host: str = Field(min_length=1)
+    port: int = Field(default=22, ge=1, le=65535)
+    username: str = Field(min_length=1)
+    known_hosts: str = "known_hosts"
+    key_file: str | None = None  # a private key file, relative to the partner's folder
+    key_passphrase: Secret | None = None
+    password: Secret | None = None
+    inbound_dir: str = "."
+    outbound_dir: str = "."
+    archive_dir: str | None = None  # on the server, for after_fetch: move
+    pattern: str = "*"  # which inbound names to fetch (shell pattern)
+    connect_timeout: float = Field(default=10.0, gt=0, le=600)
+    operation_timeout: float = Field(default=30.0, gt=0, le=3600)
+    retries: Retries = Retries()
+
+    @model_validator(mode="after")
+    def _usable(self) -> SftpServer:
+        if self.key_file is None and self.password is None:
+            raise ValueError("name a key_file or a password secret to log in with")
+        if self.after_fetch == "move" and self.archive_dir is None:
+            raise ValueError("after_fetch: move needs an archive_dir on the server")
+        return self
+
+
+def _mailbox_kind(value: object) -> str:
+    """A mailbox without a kind is local folders (the default, and profiles written before SFTP)."""
+    kind = value.get("kind", "local") if isinstance(value, dict) else getattr(value, "kind", "local")
+    return str(kind)
+
+
+Mailbox = Annotated[
+    Annotated[LocalFolders, Tag("local")] | Annotated[SftpServer, Tag("sftp")],
+    Discriminator(_mailbox_kind, custom_error_type="mailbox_kind",
+                  custom_error_message="kind must be local or sftp"),
+]  # fmt: skip
+
+
+#: Settings that hold one of several kinds, by key path, with their kinds' tags.
+TAGGED_UNIONS: Mapping[tuple[str | int, ...], frozenset[str]] = {("mailbox",): frozenset({"local", "sftp"})}
 
 
 class PartnerProfile(Strict):
@@ -291,7 +430,7 @@ class PartnerProfile(Strict):
     duplicates: DuplicatePolicy = DuplicatePolicy()
     envelopes: Envelopes = Envelopes()
     usage: Literal["T", "P"] = "P"  # ISA15 of what we send; T keeps the partner in test mode
-    mailbox: Mailbox = Mailbox()
+    mailbox: Mailbox = LocalFolders()
     # A Python file beside the profile, for what data cannot say (mappings.profiles.PartnerHooks).
     hooks: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
 

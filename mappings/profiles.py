@@ -54,7 +54,7 @@ from pydantic import BaseModel, ValidationError
 
 from edi.x12.writer import SegmentFields
 from engine.model import Order
-from mappings.profile import PartnerProfile
+from mappings.profile import TAGGED_UNIONS, PartnerProfile
 
 #: The example partners shipped with the engine.
 EXAMPLES_DIR = Path(__file__).with_name("partners")
@@ -446,10 +446,19 @@ def _load(path: Path, defaults: Sequence[Path], expected_id: str | None) -> _Loa
 def _problems(exc: ValidationError, marks: Mapping[KeyPath, Position], root: Position) -> list[ProfileProblem]:
     problems = []
     for error in exc.errors(include_url=False):
-        loc: KeyPath = tuple(part for part in error["loc"] if part != "[key]")
+        loc = _untagged(tuple(part for part in error["loc"] if part != "[key]"))
         written = loc in marks
         problems.append(ProfileProblem(_located(loc, marks, root), dotted(loc), _describe(error, loc, written)))
     return problems
+
+
+def _untagged(loc: KeyPath) -> KeyPath:
+    """The location as the profile's author wrote it: without the tag pydantic puts after a union
+    setting to say which of its kinds was tried (``mailbox.sftp.host`` is ``mailbox.host``)."""
+    for i in range(1, len(loc)):
+        if loc[:i] in TAGGED_UNIONS and loc[i] in TAGGED_UNIONS[loc[:i]]:
+            return loc[:i] + loc[i + 1 :]
+    return loc
 
 
 def _describe(error: Any, loc: KeyPath, written: bool) -> str:

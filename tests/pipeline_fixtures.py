@@ -115,14 +115,33 @@ def open_runtime(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[Op
     def open_(**profile_additions: str) -> Runtime:
         root = make_workspace(tmp_path, database_url)
         for partner, addition in profile_additions.items():
-            with (root / "partners" / partner / "profile.yaml").open("a") as profile:
-                profile.write(f"\n{addition}\n")
+            path = root / "partners" / partner / "profile.yaml"
+            path.write_text(_without_keys(path.read_text(), _top_keys(addition)) + f"\n{addition}\n")
         opened.append(Runtime.open(root, clock=clock))
         return opened[-1]
 
     yield open_
     for runtime in opened:
         runtime.close()
+
+
+def _top_keys(yaml_text: str) -> set[str]:
+    return {line.split(":", 1)[0] for line in yaml_text.splitlines() if line[:1].isalpha() and ":" in line}
+
+
+def _without_keys(yaml_text: str, keys: set[str]) -> str:
+    """The profile without these top-level settings (each key's line and the indented lines under
+    it), so that an addition replaces the example's own setting rather than repeating it."""
+    kept: list[str] = []
+    dropping = False
+    for line in yaml_text.splitlines():
+        if line[:1].isalpha():
+            dropping = line.split(":", 1)[0] in keys
+        elif line[:1] not in (" ", "\t") and line.strip():
+            dropping = False
+        if not dropping:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 @pytest.fixture

@@ -39,10 +39,13 @@ from mappings.profile import (
     Document,
     DocumentSetting,
     DuplicatePolicy,
-    Mailbox,
+    LocalFolders,
     PartnerProfile,
     ReasonCode,
+    Retries,
     Role,
+    Secret,
+    SftpServer,
     X12Identity,
     cancelled_line_statuses,
 )
@@ -214,8 +217,13 @@ WRONG: list[tuple[str, str, str]] = [
     ("duplicates: {action: shrug}", "duplicates.action", "'flag'"),
     ("duplicates: {window_days: 0}", "duplicates.window_days", "greater than or equal to 1"),
     ("usage: X", "usage", "'T' or 'P'"),
-    ("mailbox: {kind: ftp}", "mailbox.kind", "'local'"),
+    ("mailbox: {kind: ftp}", "mailbox", "kind must be local or sftp"),
     ("mailbox: {inbox: [a]}", "mailbox.inbox", "valid string"),
+    ("mailbox: {kind: sftp, host: h, username: u, password: hunter2}", "mailbox.password", "never written in the"),
+    ("mailbox: {kind: sftp, host: h, username: u, password: {env: A, file: b}}", "mailbox.password", "exactly one"),
+    ("mailbox: {kind: sftp, host: h, username: u}", "mailbox", "a key_file or a password"),
+    ("mailbox: {kind: sftp, host: h, username: u, key_file: k, after_fetch: move}", "mailbox", "archive_dir"),
+    ("mailbox: {after_fetch: move}", "mailbox", "archive folder"),
     ("hooks: ../elsewhere.py", "hooks", "should match pattern"),
     ("hooks: absent.py", "hooks", "no absent.py beside the profile"),
     ("colour: blue", "colour", "not a setting here"),
@@ -924,6 +932,26 @@ def capabilities(draw: st.DrawFn) -> Capabilities:
     )
 
 
+def mailboxes() -> st.SearchStrategy[LocalFolders | SftpServer]:
+    local = st.builds(LocalFolders, inbox=st.none() | texts, outbox=st.none() | texts, settle_seconds=st.just(0.5))
+    secrets = st.builds(Secret, env=st.from_regex(r"[A-Z_][A-Z0-9_]{0,10}", fullmatch=True)) | st.builds(
+        Secret, file=texts
+    )
+    sftp = st.builds(
+        SftpServer,
+        kind=st.just("sftp"),
+        host=st.from_regex(r"[a-z][a-z0-9.-]{0,20}", fullmatch=True),
+        port=st.integers(1, 65535),
+        username=st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True),
+        key_file=st.just("id_ed25519"),
+        password=st.none() | secrets,
+        inbound_dir=texts,
+        pattern=st.sampled_from(["*", "*.edi", "PO_*.x12"]),
+        retries=st.builds(Retries, attempts=st.integers(1, 5)),
+    )
+    return local | sftp
+
+
 @st.composite
 def profiles(draw: st.DrawFn) -> PartnerProfile:
     x12 = draw(
@@ -969,7 +997,7 @@ def profiles(draw: st.DrawFn) -> PartnerProfile:
             action=draw(st.sampled_from(["flag", "reject", "accept"])), window_days=draw(st.integers(1, 3650))
         ),
         usage=draw(st.sampled_from(["T", "P"])),
-        mailbox=Mailbox(inbox=draw(st.none() | texts), outbox=draw(st.none() | texts)),
+        mailbox=draw(mailboxes()),
         hooks=draw(st.none() | st.from_regex(r"[a-z_][a-z0-9_]{0,8}\.py", fullmatch=True)),
     )
 

@@ -9,7 +9,7 @@ of the exceptions below so that the unit of work rolls back, and the caller star
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -855,9 +855,13 @@ class OutboundRepository:
         self.session.refresh(document)
         return document
 
-    def pending_ids(self) -> list[int]:
-        """The ids of ``pending()``, without loading the documents' content."""
-        return list(self.session.scalars(select(OutboundDocument.id).where(*_TO_PLACE).order_by(OutboundDocument.id)))
+    def pending_ids(self, partner_ids: Collection[str] | None = None) -> list[int]:
+        """The ids of ``pending()`` (of these partners' documents only, when named), without
+        loading the documents' content."""
+        query = select(OutboundDocument.id).where(*_TO_PLACE).order_by(OutboundDocument.id)
+        if partner_ids is not None:
+            query = query.where(OutboundDocument.partner_id.in_(sorted(partner_ids)))
+        return list(self.session.scalars(query))
 
     def hold_pending(self, document_ids: Sequence[int]) -> list[OutboundDocument]:
         """Those of ``document_ids`` still pending, locked for this transaction (``FOR UPDATE``), by id."""

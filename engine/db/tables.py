@@ -321,3 +321,23 @@ class ControlCounter(Base):
     sender: Mapped[str] = mapped_column(primary_key=True)
     receiver: Mapped[str] = mapped_column(primary_key=True)
     last_value: Mapped[int]
+
+
+class MailboxRow(Base):
+    """A partner's mailbox as the scheduler sees it: who holds its lease, and how its polls went.
+
+    One poller at a time: a worker polls only while it holds the lease (``owner`` until
+    ``expires_at``); ``token`` goes up with every grant, so a worker whose lease lapsed and was
+    granted to another can tell that its own is no longer valid.
+    """
+
+    __tablename__ = "mailboxes"
+
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True)
+    owner: Mapped[str | None]
+    token: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None]
+    last_poll_at: Mapped[datetime | None]
+    last_error: Mapped[str | None]
+    last_error_at: Mapped[datetime | None]
+    files_fetched: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,132 @@
+"""The mailbox commands: ``edi-engine poll`` and ``edi-engine partners trust-host-key``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine.mailboxes import MailboxError, PollReport, deliver, mailbox_statuses, open_mailbox, poll
+from engine.outbound import flush_outbox
+from engine.runtime import Runtime
+from mappings.profile import PartnerProfile, SftpServer
+from transport.mailbox import TransportError, opened
+
+
+def _partners(runtime: Runtime, wanted: list[str]) -> list[PartnerProfile]:
+    unknown = [p for p in wanted if p not in runtime.partners]
+    if unknown:
+        raise MailboxError(f"no partner {', '.join(unknown)} (partners: {', '.join(sorted(runtime.partners))})")
+    return [runtime.partners[p] for p in (wanted or sorted(runtime.partners))]
+
+
+def cmd_poll(args: argparse.Namespace, out: TextIO) -> int:
+    """Poll each partner's mailbox once, ingest what is ready, then send what is owed."""
+    runtime = Runtime.open(Path(args.workspace))
+    results = [_poll_one(runtime, profile) for profile in _partners(runtime, args.partner)]
+    written = flush_outbox(runtime)  # the documents for partners with local folders
+    if args.json:
+        print(json.dumps({"partners": results, "outbox": written}, indent=2, default=str), file=out)
+    else:
+        print("\n".join([*(_text(r) for r in results), *(f"wrote {path}" for path in written)]), file=out)
+    return 1 if any(r["error"] for r in results) else 0
+
+
+def _poll_one(runtime: Runtime, profile: PartnerProfile) -> dict[str, Any]:
+    report = PollReport(profile.id)
+    delivered: list[str] = []
+    try:
+        with opened(open_mailbox(runtime, profile, settling=None)) as mailbox:
+            report = poll(runtime, profile, mailbox)
+            if report.error is None and isinstance(profile.mailbox, SftpServer):
+                delivered = deliver(runtime, profile, mailbox)
+    except (MailboxError, TransportError) as error:
+        report.error = str(error)
+    return {
+        "partner_id": profile.id,
+        "files": [f.as_dict() for f in report.files],
+        "refused": report.refused,
+        "delivered": delivered,
+        "error": report.error,
+    }
+
+
+def _text(result: dict[str, Any]) -> str:
+    lines = [f"partner {result['partner_id']}: {len(result['files'])} file(s) fetched"]
+    lines += [f"  {f['file']}: {f['status']}" for f in result["files"]]
+    lines += [f"  left in the mailbox: {name!r} ({why})" for name, why in result["refused"].items()]
+    lines += [f"  sent {name}" for name in result["delivered"]]
+    if result["error"]:
+        lines.append(f"  error: {result['error']}")
+    return "\n".join(lines)
+
+
+def cmd_trust_host_key(args: argparse.Namespace, out: TextIO) -> int:
+    """Show the SFTP server's host key, and add it to the partner's known_hosts when confirmed."""
+    from transport.sftp import fetch_host_key, fingerprint, trust_host_key
+
+    runtime = Runtime.open(Path(args.workspace))
+    (profile,) = _partners(runtime, [args.partner])
+    settings = profile.mailbox
+    if not isinstance(settings, SftpServer):
+        raise MailboxError(f"partner {profile.id}'s mailbox is {settings.kind} folders, not an SFTP server")
+    key = fetch_host_key(settings.host, settings.port, timeout=settings.connect_timeout)
+    seen = fingerprint(key)
+    known_hosts = runtime.partners.folder(profile.id) / settings.known_hosts
+    print(f"{settings.host}:{settings.port} offers a {key.get_name()} key, {seen}", file=out)
+    if args.fingerprint is not None and args.fingerprint != seen:
+        raise MailboxError(f"the key offered is {seen}, not {args.fingerprint}: not trusted")
+    if args.fingerprint is None and not args.yes:
+        print(
+            "Check this fingerprint with the partner, then run again with --fingerprint "
+            f"{seen} (or --yes) to add it to {known_hosts}.",
+            file=out,
+        )
+        return 1
+    trust_host_key(known_hosts, settings.host, settings.port, key)
+    print(f"added to {known_hosts}", file=out)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run unattended: every partner's mailbox polled on its schedule until SIGTERM (or ``--for``)."""
+    from engine.scheduler import MailboxJobs  # APScheduler only for the long-running engine
+
+    runtime = Runtime.open(Path(args.workspace))
+    jobs = MailboxJobs(runtime)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        jobs.start()
+        print(f"edi-engine running: {len(runtime.partners)} mailboxes polled ({runtime.workspace.root})", file=out)
+        out.flush()
+        stop.wait(timeout=args.seconds)
+    finally:
+        jobs.stop()  # the file in hand is finished and its lease given back
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        runtime.close()
+    print("edi-engine stopped", file=out)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
+    """Each mailbox's last poll, last error, what waits to be delivered and what is overdue."""
+    statuses = mailbox_statuses(Runtime.open(Path(args.workspace)))
+    if args.json:
+        print(json.dumps([asdict(s) for s in statuses], indent=2, default=str), file=out)
+        return 0
+    for s in statuses:
+        polled = s.last_poll_at.strftime("%Y-%m-%d %H:%M:%S UTC") if s.last_poll_at else "never"
+        print(
+            f"{s.partner_id} ({s.kind}): last poll {polled}, {s.files_fetched} file(s) fetched, "
+            f"{s.waiting} waiting to go, {s.overdue} overdue 997(s)",
+            file=out,
+        )
+        if s.last_error:
+            print(f"  last error ({s.last_error_at:%Y-%m-%d %H:%M:%S UTC}): {s.last_error}", file=out)
+    return 0

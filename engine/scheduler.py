@@ -1,0 +1,107 @@
+"""The engine running unattended: one APScheduler job per partner mailbox, on the partner's
+schedule, each poll under the mailbox's lease (``engine.db.leases``).
+
+APScheduler is a local timer in each process: its job store is in memory and never shared, so
+any number of processes may run the same jobs; the lease in the database decides which of them
+polls a given mailbox at a given moment. A job that is still running when its next time comes is
+not started twice (``max_instances=1``), and missed runs are folded into one (``coalesce``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from engine.db.leases import acquire, release
+from engine.mailboxes import MailboxError, PollReport, deliver, open_mailbox, poll
+from engine.outbound import flush_outbox
+from engine.runtime import Runtime
+from mappings.profile import DEFAULT_POLL_SECONDS, PartnerProfile, PollSchedule, SftpServer
+from transport.mailbox import Settling, TransportError, opened
+
+log = logging.getLogger("edi_engine.scheduler")
+
+#: How long a poll may hold its mailbox before another worker may take it over.
+LEASE_SECONDS = 300.0
+
+
+def trigger_of(schedule: PollSchedule) -> BaseTrigger:
+    """The APScheduler trigger for a partner's poll schedule (cron in its time zone, else an interval)."""
+    zone = ZoneInfo(schedule.timezone)
+    if schedule.cron is not None:
+        return CronTrigger.from_crontab(schedule.cron, timezone=zone)
+    return IntervalTrigger(seconds=schedule.every_seconds or DEFAULT_POLL_SECONDS, timezone=zone)
+
+
+@dataclass
+class MailboxJobs:
+    """Polls and deliveries for every partner, as scheduled jobs."""
+
+    runtime: Runtime
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
+    lease: timedelta = timedelta(seconds=LEASE_SECONDS)
+    scheduler: BackgroundScheduler = field(init=False)
+    #: Per partner, the mailbox's settling memory, kept between polls (which files are complete).
+    _settling: dict[str, Settling] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.scheduler = BackgroundScheduler(
+            timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        )
+        for profile in self.runtime.partners.values():
+            self.scheduler.add_job(
+                self.run_once, trigger_of(profile.mailbox.poll), args=[profile.id], id=f"mailbox:{profile.id}",
+                name=f"poll and deliver for {profile.id}", next_run_time=datetime.now(UTC),  # a first poll at once
+            )  # fmt: skip
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """Finish the polls in hand, then stop (their leases are given back as each ends)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def run_once(self, partner_id: str) -> PollReport | None:
+        """One poll and delivery of the partner's mailbox, if this worker gets its lease; a failing
+        partner is recorded and never stops the others (each is its own job)."""
+        runtime = self.runtime
+        lease = acquire(runtime.sessions, partner_id, self.owner, ttl=self.lease, now=runtime.now())
+        if lease is None:
+            return None
+        profile = runtime.partners[partner_id]
+        report = PollReport(partner_id)
+        try:
+            report = self._poll(profile)
+        except Exception as error:  # a bug must not kill the scheduler thread; it is recorded and logged
+            log.exception("polling %s failed", partner_id)
+            report.error = f"{type(error).__name__}: {error}"
+        finally:
+            release(runtime.sessions, lease, now=runtime.now(), error=report.error, fetched=len(report.files))
+        if report.error:
+            log.warning("mailbox of %s: %s", partner_id, report.error)
+        return report
+
+    def _poll(self, profile: PartnerProfile) -> PollReport:
+        settling = self._settling.setdefault(profile.id, Settling(settle_seconds=profile.mailbox.settle_seconds))
+        report = PollReport(profile.id)
+        try:
+            with opened(open_mailbox(self.runtime, profile, settling=settling)) as mailbox:
+                report = poll(self.runtime, profile, mailbox)
+                if report.error is None and isinstance(profile.mailbox, SftpServer):
+                    deliver(self.runtime, profile, mailbox)
+        except (MailboxError, TransportError) as error:
+            report.error = str(error)
+        if not isinstance(profile.mailbox, SftpServer):
+            flush_outbox(self.runtime)
+        return report
