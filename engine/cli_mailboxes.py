@@ -93,19 +93,27 @@ def cmd_trust_host_key(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    """Run unattended: every partner's mailbox polled on its schedule until SIGTERM (or ``--for``)."""
-    from engine.scheduler import MailboxJobs  # APScheduler only for the long-running engine
+    """Run unattended: every partner's mailbox polled on its schedule, and the internal listener
+    (health, metrics), until SIGTERM (or ``--for``)."""
+    from engine.scheduler import MailboxJobs  # APScheduler and uvicorn only for the long-running engine
+    from engine.web.internal import Listener, internal_app
 
+    host, _, port = args.listen.rpartition(":")
     runtime = Runtime.open(Path(args.workspace))
     jobs = MailboxJobs(runtime)
+    listener = Listener(internal_app(runtime, lambda: jobs.scheduler.running), host or "127.0.0.1", int(port))
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         jobs.start()
-        print(f"edi-engine running: {len(runtime.partners)} mailboxes polled ({runtime.workspace.root})", file=out)
+        listener.start()
+        bound = "{}:{}".format(*listener.address)
+        print(f"edi-engine running: {len(runtime.partners)} mailboxes polled ({runtime.workspace.root}); "
+              f"health and metrics on http://{bound}/healthz and /metrics", file=out)  # fmt: skip
         out.flush()
         stop.wait(timeout=args.seconds)
     finally:
+        listener.stop()
         jobs.stop()  # the file in hand is finished and its lease given back
         for sig, handler in previous.items():
             signal.signal(sig, handler)

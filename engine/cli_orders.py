@@ -793,4 +793,7 @@ def add_commands(commands: Any) -> None:
     running.add_argument(
         "--for", dest="seconds", type=float, default=None, metavar="SECONDS", help="stop after this long"
     )
+    running.add_argument(
+        "--listen", default="127.0.0.1:8081", metavar="HOST:PORT", help="the internal listener (health, metrics)"
+    )
     command("status", cmd_status, "each mailbox's last poll and error, what waits to go and what is overdue")

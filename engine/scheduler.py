@@ -23,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.db.leases import acquire, release
+from engine.ingest import overdue
 from engine.mailboxes import MailboxError, PollReport, deliver, open_mailbox, poll
 from engine.outbound import flush_outbox
 from engine.runtime import Runtime
@@ -31,6 +32,8 @@ from transport.mailbox import Settling, TransportError, opened
 
 log = logging.getLogger("edi_engine.scheduler")
 
+#: How often sent documents are checked for an overdue 997 (idempotent: no lease needed).
+OVERDUE_CHECK_SECONDS = 300.0
 #: How long a poll may hold its mailbox before another worker may take it over.
 LEASE_SECONDS = 300.0
 
@@ -63,6 +66,7 @@ class MailboxJobs:
                 self.run_once, trigger_of(profile.mailbox.poll), args=[profile.id], id=f"mailbox:{profile.id}",
                 name=f"poll and deliver for {profile.id}", next_run_time=datetime.now(UTC),  # a first poll at once
             )  # fmt: skip
+        self.scheduler.add_job(self.flag_overdue, IntervalTrigger(seconds=OVERDUE_CHECK_SECONDS), id="overdue-997s")
 
     def start(self) -> None:
         self.scheduler.start()
@@ -71,6 +75,13 @@ class MailboxJobs:
         """Finish the polls in hand, then stop (their leases are given back as each ends)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+
+    def flag_overdue(self) -> list[str]:
+        """Sent documents whose 997 is past the partner's deadline become overdue (``status``, metrics)."""
+        flagged = overdue(self.runtime)
+        for document in flagged:
+            log.warning("997 overdue: %s", document)
+        return flagged
 
     def run_once(self, partner_id: str) -> PollReport | None:
         """One poll and delivery of the partner's mailbox, if this worker gets its lease; a failing

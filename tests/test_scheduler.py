@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -146,9 +148,15 @@ def test_edi_engine_run_polls_until_sigterm_then_stops_cleanly(tmp_path: Path) -
     inbox.mkdir(parents=True)
     shutil.copyfile(workspace / "partners" / "northwind" / "samples" / "850-dropship.x12", inbox / "a.x12")
     engine = subprocess.Popen(
-        [*cli, "run", "--workspace", str(workspace)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+        [*cli, "run", "--workspace", str(workspace), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
     try:
+        assert engine.stdout is not None
+        started = engine.stdout.readline()
+        health = started.split("http://")[1].split()[0]
+        with urllib.request.urlopen(f"http://{health}", timeout=10) as response:
+            assert json.loads(response.read()) == {"status": "ok", "database": "ok", "scheduler": "running"}
         deadline = time.monotonic() + 30
         folder = workspace / "var" / "outbox" / "northwind"
         while time.monotonic() < deadline and len(list(folder.glob("*.x12")) if folder.exists() else []) < 2:
@@ -159,7 +167,7 @@ def test_edi_engine_run_polls_until_sigterm_then_stops_cleanly(tmp_path: Path) -
         if engine.poll() is None:
             engine.kill()
     assert engine.returncode == 0, stderr
-    assert "edi-engine running" in stdout and "edi-engine stopped" in stdout
+    assert "edi-engine running" in started and "edi-engine stopped" in stdout
     assert sorted(p.name.split("-")[1] for p in folder.glob("*.x12")) == ["855", "997"]
     status = subprocess.run(
         [*cli, "status", "--workspace", str(workspace)], check=True, capture_output=True, text=True, env=env

@@ -1,0 +1,68 @@
+"""The internal listener: ``GET /healthz`` and ``GET /metrics`` (the portal and admin pages will
+join them). It is never the partner-facing listener: ``edi-engine run`` serves it on its own
+address, by default 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from engine.runtime import Runtime
+from engine.web.metrics import EngineCollector
+
+
+def internal_app(runtime: Runtime, scheduler_alive: Callable[[], bool]) -> Starlette:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(EngineCollector(runtime))
+
+    def healthz(_request: Request) -> Response:
+        checks = {"database": "ok", "scheduler": "running" if scheduler_alive() else "stopped"}
+        try:
+            with runtime.sessions() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            checks["database"] = f"unreachable: {type(error).__name__}"
+        healthy = checks["database"] == "ok" and checks["scheduler"] == "running"
+        return JSONResponse({"status": "ok" if healthy else "failing", **checks}, status_code=200 if healthy else 503)
+
+    def metrics(_request: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
+
+
+class Listener:
+    """A uvicorn server on its own thread; ``port`` is the one bound (ask for 0 to get a free one)."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, name=f"listener {host}:{port}", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.thread.start()
+        waited = threading.Event()
+        while not self.server.started and self.thread.is_alive() and not waited.wait(0.05):
+            timeout -= 0.05
+            if timeout <= 0:
+                raise RuntimeError("the internal listener did not start")
+        if not self.server.started:
+            raise RuntimeError("the internal listener could not start (is its address in use?)")
+
+    @property
+    def address(self) -> tuple[str, int]:
+        (server,) = self.server.servers
+        host, port = server.sockets[0].getsockname()[:2]
+        return str(host), int(port)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
