@@ -10,11 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.mailboxes import MailboxError, PollReport, deliver, mailbox_statuses, open_mailbox, poll
-from engine.outbound import flush_outbox
+from engine.mailboxes import MailboxError, PollReport, mailbox_statuses
 from engine.runtime import Runtime
 from mappings.profile import PartnerProfile, SftpServer
-from transport.mailbox import TransportError, opened
 
 
 def _partners(runtime: Runtime, wanted: list[str]) -> list[PartnerProfile]:
@@ -25,33 +23,31 @@ def _partners(runtime: Runtime, wanted: list[str]) -> list[PartnerProfile]:
 
 
 def cmd_poll(args: argparse.Namespace, out: TextIO) -> int:
-    """Poll each partner's mailbox once, ingest what is ready, then send what is owed."""
+    """Poll each partner's mailbox once, under its lease as the scheduler does, ingest what is
+    ready, then send what is owed."""
+    from engine.scheduler import MailboxJobs
+
     runtime = Runtime.open(Path(args.workspace))
-    results = [_poll_one(runtime, profile) for profile in _partners(runtime, args.partner)]
-    written = flush_outbox(runtime)  # the documents for partners with local folders
+    jobs = MailboxJobs(runtime)  # not started: its jobs run once, here
+    results = [_result(profile.id, jobs.run_once(profile.id)) for profile in _partners(runtime, args.partner)]
     if args.json:
-        print(json.dumps({"partners": results, "outbox": written}, indent=2, default=str), file=out)
+        print(json.dumps(results, indent=2, default=str), file=out)
     else:
-        print("\n".join([*(_text(r) for r in results), *(f"wrote {path}" for path in written)]), file=out)
+        print("\n".join(_text(r) for r in results), file=out)
     return 1 if any(r["error"] for r in results) else 0
 
 
-def _poll_one(runtime: Runtime, profile: PartnerProfile) -> dict[str, Any]:
-    report = PollReport(profile.id)
-    delivered: list[str] = []
-    try:
-        with opened(open_mailbox(runtime, profile, settling=None)) as mailbox:
-            report = poll(runtime, profile, mailbox)
-            if report.error is None and isinstance(profile.mailbox, SftpServer):
-                delivered = deliver(runtime, profile, mailbox)
-    except (MailboxError, TransportError) as error:
-        report.error = str(error)
+def _result(partner_id: str, report: PollReport | None) -> dict[str, Any]:
+    if report is None:
+        return {"partner_id": partner_id, "files": [], "refused": {}, "delivered": [],
+                "error": None, "busy": "another worker holds this mailbox's lease: not polled"}  # fmt: skip
     return {
-        "partner_id": profile.id,
+        "partner_id": partner_id,
         "files": [f.as_dict() for f in report.files],
         "refused": report.refused,
-        "delivered": delivered,
+        "delivered": report.delivered,
         "error": report.error,
+        "busy": None,
     }
 
 
@@ -60,6 +56,8 @@ def _text(result: dict[str, Any]) -> str:
     lines += [f"  {f['file']}: {f['status']}" for f in result["files"]]
     lines += [f"  left in the mailbox: {name!r} ({why})" for name, why in result["refused"].items()]
     lines += [f"  sent {name}" for name in result["delivered"]]
+    if result["busy"]:
+        lines.append(f"  {result['busy']}")
     if result["error"]:
         lines.append(f"  error: {result['error']}")
     return "\n".join(lines)

@@ -33,6 +33,8 @@ class Settings(Strict):
     inbox: str = "var/inbox"
     outbox: str = "var/outbox"
     archive: str = "var/archive"
+    #: How long a poll holds its mailbox; a lease left by a killed process lapses after this.
+    lease_seconds: float = Field(default=300.0, gt=0, le=86_400)
     us: OurIdentity = OurIdentity()
 
 
@@ -95,6 +97,7 @@ partners = "partners"                  # one folder per trading partner: profile
 inbox = "var/inbox"                    # local mailboxes: files partners drop for us, one folder each
 outbox = "var/outbox"                  # documents we send, written through a temporary name
 archive = "var/archive"                # every inbound file, byte for byte, before anything else
+lease_seconds = 300                    # how long a poll holds its mailbox (one poller at a time)
 
 [us]                                   # our own identity on the wire
 isa_qualifier = "ZZ"

@@ -51,6 +51,7 @@ class PollReport:
     partner_id: str
     files: list[IngestReport] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # names left in the mailbox, with why
+    delivered: list[str] = field(default_factory=list)  # what was put in the partner's outbound folder
     error: str | None = None  # the mailbox failed; what was fetched before that is in ``files``
 
 

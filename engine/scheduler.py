@@ -15,6 +15,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -25,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from engine.db.leases import acquire, release
 from engine.ingest import overdue
 from engine.mailboxes import MailboxError, PollReport, deliver, open_mailbox, poll
-from engine.outbound import flush_outbox
+from engine.outbound import flush_outbox, local_outbox
 from engine.runtime import Runtime
 from mappings.profile import DEFAULT_POLL_SECONDS, PartnerProfile, PollSchedule, SftpServer
 from transport.mailbox import Settling, TransportError, opened
@@ -34,8 +35,6 @@ log = logging.getLogger("edi_engine.scheduler")
 
 #: How often sent documents are checked for an overdue 997 (idempotent: no lease needed).
 OVERDUE_CHECK_SECONDS = 300.0
-#: How long a poll may hold its mailbox before another worker may take it over.
-LEASE_SECONDS = 300.0
 
 
 def trigger_of(schedule: PollSchedule) -> BaseTrigger:
@@ -52,12 +51,14 @@ class MailboxJobs:
 
     runtime: Runtime
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
-    lease: timedelta = timedelta(seconds=LEASE_SECONDS)
+    lease: timedelta | None = None  # default: the workspace's lease_seconds
     scheduler: BackgroundScheduler = field(init=False)
     #: Per partner, the mailbox's settling memory, kept between polls (which files are complete).
     _settling: dict[str, Settling] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
+        if self.lease is None:
+            self.lease = timedelta(seconds=self.runtime.workspace.settings.lease_seconds)
         self.scheduler = BackgroundScheduler(
             timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         )
@@ -87,6 +88,7 @@ class MailboxJobs:
         """One poll and delivery of the partner's mailbox, if this worker gets its lease; a failing
         partner is recorded and never stops the others (each is its own job)."""
         runtime = self.runtime
+        assert self.lease is not None
         lease = acquire(runtime.sessions, partner_id, self.owner, ttl=self.lease, now=runtime.now())
         if lease is None:
             return None
@@ -110,9 +112,10 @@ class MailboxJobs:
             with opened(open_mailbox(self.runtime, profile, settling=settling)) as mailbox:
                 report = poll(self.runtime, profile, mailbox)
                 if report.error is None and isinstance(profile.mailbox, SftpServer):
-                    deliver(self.runtime, profile, mailbox)
+                    report.delivered = deliver(self.runtime, profile, mailbox)
         except (MailboxError, TransportError) as error:
             report.error = str(error)
-        if not isinstance(profile.mailbox, SftpServer):
-            flush_outbox(self.runtime)
+        folder = local_outbox(self.runtime, profile.id)
+        if folder is not None:  # local folders: the outbox flush writes them (every local partner's)
+            report.delivered = [Path(p).name for p in flush_outbox(self.runtime) if Path(p).parent == folder]
         return report

@@ -10,11 +10,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from engine.config import CONFIG_NAME
 from tests.pipeline_fixtures import (
     OpenRuntime,
     clock,
@@ -31,6 +33,8 @@ __all__ = ["clock", "database_url", "migrated_postgres", "migrated_sqlite_templa
 
 #: Where the poll dies: after the fetch, after the archive, after the receipt, after the commit,
 #: before the file is deleted on the server, and after a document's upload before it is marked sent.
+#: The workspace's lease, short so that the killed poll's lease lapses quickly.
+LEASE = 1.0
 POINTS = ["fetched", "archived", "received", "committed", "before_remote_done", "uploaded"]
 
 DRIVER = textwrap.dedent(
@@ -73,7 +77,10 @@ def test_a_poll_killed_at_any_point_leaves_every_document_delivered_exactly_once
         f"outbound_dir: {outbound}, settle_seconds: 0}}"
     )
     uploaded = Path(shutil.copyfile(sample(runtime, "northwind", "850-dropship"), inbound / "PO.x12"))
+    config = runtime.workspace.root / CONFIG_NAME
+    config.write_text(config.read_text().replace("lease_seconds = 300", f"lease_seconds = {LEASE}"))
     assert poll_process(runtime.workspace.root, point) == -signal.SIGKILL
+    time.sleep(LEASE)  # the killed process's lease lapses; until then another poll stays away
     assert poll_process(runtime.workspace.root) == 0
     assert poll_process(runtime.workspace.root) == 0  # and again: nothing more arrives
     assert not uploaded.exists()
