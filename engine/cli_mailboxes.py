@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
+from engine.logs import configure
 from engine.mailboxes import MailboxError, PollReport, mailbox_statuses
 from engine.runtime import Runtime
 from mappings.profile import PartnerProfile, SftpServer
@@ -96,6 +97,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from engine.scheduler import MailboxJobs  # APScheduler and uvicorn only for the long-running engine
     from engine.web.internal import Listener, internal_app
 
+    configure(args.log_format)
     host, _, port = args.listen.rpartition(":")
     runtime = Runtime.open(Path(args.workspace))
     jobs = MailboxJobs(runtime)

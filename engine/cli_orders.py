@@ -796,4 +796,10 @@ def add_commands(commands: Any) -> None:
     running.add_argument(
         "--listen", default="127.0.0.1:8081", metavar="HOST:PORT", help="the internal listener (health, metrics)"
     )
+    running.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="the log on stderr: lines, or one JSON object each",
+    )
     command("status", cmd_status, "each mailbox's last poll and error, what waits to go and what is overdue")

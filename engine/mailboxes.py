@@ -26,6 +26,7 @@ from engine.db.leases import states
 from engine.db.session import unit_of_work
 from engine.db.tables import OutboundDocument, OutboundStatus
 from engine.ingest import IngestReport, ingest_data
+from engine.logs import register_secret
 from engine.runtime import Runtime
 from mappings.profile import LocalFolders, PartnerProfile, Secret, SftpServer
 from transport.local import LocalMailbox
@@ -61,11 +62,11 @@ def secret_value(secret: Secret, folder: Path) -> str:
         value = os.environ.get(secret.env)
         if not value:
             raise MailboxError(f"the environment variable {secret.env} (named in the profile) is not set")
-        return value
+        return register_secret(value)
     assert secret.file is not None
     path = folder / secret.file
     try:
-        return path.read_text(encoding="utf-8").rstrip("\r\n")
+        return register_secret(path.read_text(encoding="utf-8").rstrip("\r\n"))
     except OSError as error:
         raise MailboxError(f"cannot read the secret file {path}: {error.strerror}") from error
 

@@ -103,6 +103,15 @@ class MailboxJobs:
             release(runtime.sessions, lease, now=runtime.now(), error=report.error, fetched=len(report.files))
         if report.error:
             log.warning("mailbox of %s: %s", partner_id, report.error)
+        elif report.files or report.delivered:
+            statuses = ", ".join(f"{f.file}: {f.status}" for f in report.files)
+            log.info(
+                "mailbox of %s: %d fetched (%s), %d sent",
+                partner_id,
+                len(report.files),
+                statuses,
+                len(report.delivered),
+            )
         return report
 
     def _poll(self, profile: PartnerProfile) -> PollReport:
