@@ -8,30 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+from transport.local import sync_folder_of, write_file_atomically
+from transport.mailbox import temporary_name
+from transport.names import safe_name
 
-
-def safe_name(name: str, *, limit: int = 120) -> str:
-    """A file name that cannot leave its folder: no separators, no dot-files, no control bytes."""
-    cleaned = _UNSAFE.sub("_", name).strip("._") or "unnamed"
-    return cleaned[:limit]
+__all__ = ["archive", "safe_name", "sha256", "sync_folder_of", "write_atomically", "write_many_atomically"]
 
 
 def write_atomically(folder: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` as ``folder/name`` so that readers see all of it or nothing."""
+    """Write ``data`` as ``folder/name`` (made safe) so that readers see all of it or nothing."""
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / safe_name(name)
-    temporary = folder / f".{final.name}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, final)
-    sync_folder_of(folder)
+    write_file_atomically(final, data)
     return final
 
 
@@ -51,7 +42,7 @@ def write_many_atomically(
         for folder, name, data in files:
             folder.mkdir(parents=True, exist_ok=True)
             final = folder / safe_name(name)
-            temporary = folder / f".{final.name}.{os.getpid()}.tmp"
+            temporary = folder / temporary_name(final.name)
             handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             pending.append((handle, temporary, final))
             view = memoryview(data)
@@ -78,15 +69,6 @@ def write_many_atomically(
     for folder in sorted({final.parent for _, _, final in pending}):
         sync_folder_of(folder)
     return [final for _, _, final in pending]
-
-
-def sync_folder_of(folder: Path) -> None:
-    """Make the names in ``folder`` durable (the renames of ``write_atomically``)."""
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def sha256(data: bytes) -> str:

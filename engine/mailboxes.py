@@ -134,7 +134,7 @@ def poll(runtime: Runtime, profile: PartnerProfile, mailbox: Mailbox) -> PollRep
     report = PollReport(profile.id)
     try:
         ready: list[RemoteFile] = mailbox.ready()
-        report.refused = dict(getattr(mailbox, "refused", {}))
+        report.refused = dict(mailbox.refused)
         for file in ready:
             data = mailbox.fetch(file)
             crash_point("fetched")

@@ -8,7 +8,7 @@ finds the document already recorded instead of writing a second one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -251,10 +251,12 @@ def record_interchange_ack(
 FLUSH_BATCH = 200
 
 
-def flush_outbox(runtime: Runtime, *, after_each: Callable[[Path], None] | None = None) -> list[str]:
-    """Place every pending document of a partner with local folders in its outbox folder
-    (atomically); say which. Documents for partners with a remote mailbox wait for
-    ``engine.mailboxes.deliver``.
+def flush_outbox(
+    runtime: Runtime, *, partner_ids: Collection[str] | None = None, after_each: Callable[[Path], None] | None = None
+) -> list[str]:
+    """Place every pending document of a partner with local folders (of these partners, when
+    named) in its outbox folder (atomically); say which. Documents for partners with a remote
+    mailbox wait for ``engine.mailboxes.deliver``.
 
     Runs after the transaction that recorded the documents: a crash before it leaves them
     pending, and the next run writes the same bytes under the same names. Documents are placed
@@ -266,7 +268,10 @@ def flush_outbox(runtime: Runtime, *, after_each: Callable[[Path], None] | None 
     two workers flushing at once never both write one document. ``after_each`` is called with
     each file placed, before it is marked sent.
     """
-    folders = {partner_id: local_outbox(runtime, partner_id) for partner_id in runtime.partners}
+    folders = {
+        partner_id: local_outbox(runtime, partner_id)
+        for partner_id in (runtime.partners if partner_ids is None else partner_ids)
+    }
     local = {partner_id for partner_id, folder in folders.items() if folder is not None}
     with unit_of_work(runtime.sessions) as uow:
         waiting = uow.outbound.pending_ids(local)

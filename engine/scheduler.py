@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from engine.db.leases import acquire, release
 from engine.ingest import overdue
 from engine.mailboxes import MailboxError, PollReport, deliver, open_mailbox, poll
-from engine.outbound import flush_outbox, local_outbox
+from engine.outbound import flush_outbox
 from engine.runtime import Runtime
 from mappings.profile import DEFAULT_POLL_SECONDS, PartnerProfile, PollSchedule, SftpServer
 from transport.mailbox import Settling, TransportError, opened
@@ -124,7 +124,6 @@ class MailboxJobs:
                     report.delivered = deliver(self.runtime, profile, mailbox)
         except (MailboxError, TransportError) as error:
             report.error = str(error)
-        folder = local_outbox(self.runtime, profile.id)
-        if folder is not None:  # local folders: the outbox flush writes them (every local partner's)
-            report.delivered = [Path(p).name for p in flush_outbox(self.runtime) if Path(p).parent == folder]
+        if not isinstance(profile.mailbox, SftpServer):  # local folders: the outbox flush writes them
+            report.delivered = [Path(p).name for p in flush_outbox(self.runtime, partner_ids=[profile.id])]
         return report

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from engine.db.leases import acquire, release, still_held
+from engine.db.session import unit_of_work
+from engine.ingest import ingest_data
 from engine.mailboxes import mailbox_statuses
 from engine.runtime import Runtime
 from engine.scheduler import MailboxJobs, trigger_of
@@ -104,6 +106,16 @@ def test_two_workers_polling_one_mailbox_at_once_ingest_each_file_once(runtime: 
     assert sum(len(r.files) for r in polled) == 1 and not dropped.exists()
     got = received(outbox(runtime, "northwind"))
     assert got.of("997") == 1 and got.of("855") == 1
+
+
+def test_a_partners_job_delivers_that_partners_documents_only(runtime: Runtime) -> None:
+    for partner in ("contoso", "northwind"):  # ingested without the outbox flush: both left pending
+        data = sample(runtime, partner, "850-dropship").read_bytes()
+        ingest_data(runtime, data, source=partner, name="850.x12")
+    report = MailboxJobs(runtime).run_once("northwind")
+    assert report is not None and sorted(name.split("-")[1] for name in report.delivered) == ["855", "997"]
+    with unit_of_work(runtime.sessions) as uow:
+        assert uow.outbound.pending_ids(["northwind"]) == [] and len(uow.outbound.pending_ids(["contoso"])) == 1
 
 
 def test_a_failing_mailbox_is_recorded_and_never_stops_the_others(open_runtime: OpenRuntime) -> None:

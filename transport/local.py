@@ -67,21 +67,14 @@ class LocalMailbox:
         except OSError as error:
             raise TransportError(f"cannot {self.done_action} {source}: {error.strerror}") from error
         finally:
-            _sync_folder(self.inbox)
+            sync_folder_of(self.inbox)
 
     def put(self, name: str, data: bytes) -> str:
         self.outbox.mkdir(parents=True, exist_ok=True)
         final = inside(self.outbox, name)
-        temporary = self.outbox / temporary_name(final.name)
         try:
-            with open(temporary, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, final)
-            _sync_folder(self.outbox)
+            write_file_atomically(final, data)
         except OSError as error:
-            temporary.unlink(missing_ok=True)
             raise TransportError(f"cannot write {final}: {error.strerror}") from error
         return final.name
 
@@ -89,7 +82,25 @@ class LocalMailbox:
         pass
 
 
-def _sync_folder(folder: Path) -> None:
+def write_file_atomically(final: Path, data: bytes) -> None:
+    """Write ``data`` as ``final`` so that readers see all of it or nothing: under a temporary
+    dot-file name (which pollers skip), flushed to disk, renamed, and the folder synced. The
+    engine's own archive and outbox are written the same way (``engine.files``)."""
+    temporary = final.with_name(temporary_name(final.name))
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    sync_folder_of(final.parent)
+
+
+def sync_folder_of(folder: Path) -> None:
+    """Make the names in ``folder`` durable (a rename, a delete)."""
     handle = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(handle)

@@ -39,6 +39,9 @@ class RemoteFile:
 class Mailbox(Protocol):
     """A partner's inbound and outbound folders, wherever they are."""
 
+    #: Names in the inbound folder that the last ``ready`` refused (``transport.names``), with why.
+    refused: dict[str, str]
+
     def ready(self) -> list[RemoteFile]:
         """Files complete and safe to fetch, oldest first (see ``Settling``)."""
         ...
