@@ -341,3 +341,46 @@ class MailboxRow(Base):
     last_error: Mapped[str | None]
     last_error_at: Mapped[datetime | None]
     files_fetched: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class As2Status(StrEnum):
+    SENDING = "sending"  # built and (being) sent; no verified MDN yet
+    DELIVERED = "delivered"  # the partner's MDN said processed, and it verified
+    FAILED = "failed"  # the MDN was negative or failed verification; resent with the same Message-ID
+    RECEIVED = "received"  # an inbound message stored through ingest
+    REFUSED = "refused"  # an inbound message refused (security, unknown partner, ...)
+
+
+class As2Message(Base):
+    """One AS2 message, sent or received, with its MDN kept as proof of delivery.
+
+    An outbound message keeps its Message-ID across resends, so the partner can tell a resend
+    from a new document; an inbound Message-ID seen again is answered without a second ingest.
+    """
+
+    __tablename__ = "as2_messages"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "direction", "message_id"),
+        one_of("direction", Direction),
+        one_of("status", As2Status),
+        Index("ix_as2_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    direction: Mapped[Direction] = mapped_column(EnumText(Direction))
+    message_id: Mapped[str]
+    status: Mapped[As2Status] = mapped_column(EnumText(As2Status))
+    outbound_document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_documents.id", ondelete="CASCADE"), unique=True
+    )
+    file_name: Mapped[str | None]
+    mic: Mapped[str | None]  # base64 digest and algorithm of what was signed
+    mdn: Mapped[bytes | None]  # the MDN as received (outbound) or as sent (inbound): headers and body
+    mdn_url: Mapped[str | None]  # inbound: where the sender asked for its MDN (asynchronous)
+    mdn_sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
