@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from edi.x12.acks import InterchangeAck, acknowledge
 from edi.x12.control_numbers import CountingControlNumbers
 from edi.x12.inspect import REPORT_VERSION, Totals, inspect_stream
+from engine.cli_alerts import add_alert_commands
 from engine.cli_orders import add_commands
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
@@ -246,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     ack.add_argument("--999", dest="use_999", action="store_true", help="answer 005010 groups with a 999")
     ack.set_defaults(handler=cmd_ack)
     add_commands(commands)
+    add_alert_commands(commands)
     return parser
 
 

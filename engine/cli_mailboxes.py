@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from engine.logs import configure
 from engine.mailboxes import MailboxError, PollReport, mailbox_statuses
 from engine.runtime import Runtime
-from mappings.profile import PartnerProfile, SftpServer
+from mappings.profile import As2Server, PartnerProfile, SftpServer
 
 
 def _partners(runtime: Runtime, wanted: list[str]) -> list[PartnerProfile]:
@@ -92,34 +92,94 @@ def cmd_trust_host_key(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    """Run unattended: every partner's mailbox polled on its schedule, and the internal listener
-    (health, metrics), until SIGTERM (or ``--for``)."""
+    """Run unattended: every partner's mailbox polled on its schedule, the internal listener
+    (health, metrics) and, when a partner uses AS2, the partner-facing AS2 listener, until
+    SIGTERM (or ``--for``)."""
     from engine.scheduler import MailboxJobs  # APScheduler and uvicorn only for the long-running engine
     from engine.web.internal import Listener, internal_app
 
     configure(args.log_format)
-    host, _, port = args.listen.rpartition(":")
     runtime = Runtime.open(Path(args.workspace))
     jobs = MailboxJobs(runtime)
-    listener = Listener(internal_app(runtime, lambda: jobs.scheduler.running), host or "127.0.0.1", int(port))
+    listeners = [Listener(internal_app(runtime, lambda: jobs.scheduler.running), *_address(args.listen))]
+    as2 = runtime.workspace.settings.as2
+    uses_as2 = any(isinstance(p.mailbox, As2Server) for p in runtime.partners.values())
+    if args.as2_listen or uses_as2:
+        from engine.web.as2_listener import as2_app  # pyas2lib only where AS2 is used
+
+        listeners.append(Listener(
+            as2_app(runtime), *_address(args.as2_listen or as2.listen),
+            tls_certificate=str(runtime.workspace.path(as2.tls_certificate)) if as2.tls_certificate else None,
+            tls_key=str(runtime.workspace.path(as2.tls_key)) if as2.tls_key else None,
+        ))  # fmt: skip
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         jobs.start()
-        listener.start()
-        bound = "{}:{}".format(*listener.address)
+        for listener in listeners:
+            listener.start()
+        bound = "{}:{}".format(*listeners[0].address)
         print(f"edi-engine running: {len(runtime.partners)} mailboxes polled ({runtime.workspace.root}); "
               f"health and metrics on http://{bound}/healthz and /metrics", file=out)  # fmt: skip
+        if len(listeners) > 1:
+            scheme = "https" if as2.tls_certificate else "http"
+            print("AS2 for partners on {}://{}:{}/as2".format(scheme, *listeners[1].address), file=out)
         out.flush()
         stop.wait(timeout=args.seconds)
     finally:
-        listener.stop()
+        for listener in listeners:
+            listener.stop()
         jobs.stop()  # the file in hand is finished and its lease given back
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         runtime.close()
     print("edi-engine stopped", file=out)
     return 0
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def cmd_partners_list(args: argparse.Namespace, out: TextIO) -> int:
+    """Each partner with its mailbox and, for AS2, every certificate's subject and expiry, warning
+    30 days ahead (an expired certificate stops every message with the partner)."""
+    from engine.certificates import partner_certificates
+
+    runtime = Runtime.open(Path(args.workspace))
+    now = runtime.now()
+    certificates = partner_certificates(runtime)
+    if args.json:
+        rows = [
+            {"partner_id": c.partner_id, "whose": c.whose, "error": c.error,
+             **(asdict(c.certificate) if c.certificate else {}),
+             "warning": c.certificate.warning(now) if c.certificate else c.error}
+            for c in certificates
+        ]  # fmt: skip
+        partners = [{"id": p.id, "name": p.name, "role": p.role.value, "mailbox": _where(p)}
+                    for _, p in sorted(runtime.partners.items())]  # fmt: skip
+        print(json.dumps({"partners": partners, "certificates": rows}, indent=2, default=str), file=out)
+        return 0
+    for partner_id, profile in sorted(runtime.partners.items()):
+        print(f"{partner_id}: {profile.name} ({profile.role.value}), {_where(profile)}", file=out)
+        for c in (c for c in certificates if c.partner_id == partner_id):
+            if c.certificate is None:
+                print(f"  {c.whose} certificate: WARNING {c.error}", file=out)
+                continue
+            warning = c.certificate.warning(now)
+            print(f"  {c.whose} certificate {c.certificate.subject}, expires {c.certificate.not_after:%Y-%m-%d}"
+                  + (f"  WARNING: {warning}" if warning else ""), file=out)  # fmt: skip
+    return 0
+
+
+def _where(profile: PartnerProfile) -> str:
+    settings = profile.mailbox
+    if isinstance(settings, As2Server):
+        return f"AS2 {settings.as2_id} at {settings.url}"
+    if isinstance(settings, SftpServer):
+        return f"SFTP {settings.username}@{settings.host}:{settings.port}"
+    return "local folders"
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from engine.cli_mailboxes import cmd_poll, cmd_run, cmd_status, cmd_trust_host_key
+from engine.cli_mailboxes import cmd_partners_list, cmd_poll, cmd_run, cmd_status, cmd_trust_host_key
 from engine.config import CONFIG_NAME, DEFAULT_CONFIG, ConfigError, OurIdentity, load_workspace
 from engine.db.repository import RepositoryError
 from engine.db.tables import InterchangeStatus, OutboundKind, OutboundStatus
@@ -774,7 +774,11 @@ def add_commands(commands: Any) -> None:
     quarantine = group("quarantine", "what waits for a person")
     command("list", cmd_quarantine_list, "quarantined interchanges and sets with the reason", quarantine)
 
-    partners = group("partners", "trading partners")
+    # ``edi-engine partners`` alone lists them, as ``partners list`` does.
+    partners = command(
+        "partners", cmd_partners_list, "trading partners: mailboxes and certificates (list)"
+    ).add_subparsers(dest="action")
+    command("list", cmd_partners_list, "each partner's mailbox and certificates, with expiry warnings", partners)
     test = command(
         "test", cmd_partners_test, "run a partner's samples through the maps and rules and compare", partners
     )
@@ -795,6 +799,13 @@ def add_commands(commands: Any) -> None:
     )
     running.add_argument(
         "--listen", default="127.0.0.1:8081", metavar="HOST:PORT", help="the internal listener (health, metrics)"
+    )
+    running.add_argument(
+        "--as2-listen",
+        default=None,
+        metavar="HOST:PORT",
+        help="the partner-facing AS2 listener (POST /as2; default: [as2] listen in edi-engine.toml, "
+        "started when a partner uses AS2)",
     )
     running.add_argument(
         "--log-format",

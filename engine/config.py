@@ -8,6 +8,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engine.alerts.settings import AlertsSettings
+from mappings.profile import KeyFile
+
 CONFIG_NAME = "edi-engine.toml"
 
 
@@ -27,6 +30,20 @@ class OurIdentity(Strict):
     gs_code: str = Field(default="ACMESUPPLY", min_length=2, max_length=15)
 
 
+class As2Settings(Strict):
+    """Our AS2 side: our AS2 name, our keys (current first; PEM key and certificate in one file,
+    relative to the workspace), the partner-facing listener, and the URL partners post
+    asynchronous MDNs to. ``tls_certificate``/``tls_key`` make the listener HTTPS."""
+
+    as2_id: str = Field(default="ACMESUPPLY", min_length=1, max_length=128)
+    keys: list[KeyFile] = []
+    listen: str = Field(default="127.0.0.1:4080", pattern=r"^[^:]*:\d{1,5}$")
+    mdn_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    domain: str = Field(default="edi-engine", pattern=r"^[A-Za-z0-9.-]+$")  # after the "@" of our Message-IDs
+    tls_certificate: str | None = None
+    tls_key: str | None = None
+
+
 class Settings(Strict):
     database: str = "sqlite:///var/engine.db"
     partners: str = "partners"
@@ -36,6 +53,8 @@ class Settings(Strict):
     #: How long a poll holds its mailbox; a lease left by a killed process lapses after this.
     lease_seconds: float = Field(default=300.0, gt=0, le=86_400)
     us: OurIdentity = OurIdentity()
+    as2: As2Settings = As2Settings()
+    alerts: AlertsSettings = AlertsSettings()
 
 
 class Workspace:
@@ -103,4 +122,21 @@ lease_seconds = 300                    # how long a poll holds its mailbox (one 
 isa_qualifier = "ZZ"
 isa_id = "ACMESUPPLY"
 gs_code = "ACMESUPPLY"
+
+# Alerts (README, "Alerts"): retailer cancels and changes, rejected or overdue 997s, quarantined
+# files, failing mailboxes, certificates near expiry. Always recorded (edi-engine alerts); sent
+# once a channel is set up here. Secrets are named ({env = "NAME"} or {file = "path"}), never written.
+# [alerts]
+# kinds = ["retailer_cancel", "retailer_change", "rejected_997", "overdue_997", "quarantine", "mailbox_failing", "certificate"]
+# [alerts.email]
+# host = "smtp.example.com"
+# port = 587
+# starttls = true
+# from = "edi-engine@example.com"
+# to = ["edi-team@example.com"]
+# username = "edi-engine"
+# password = {env = "EDI_SMTP_PASSWORD"}
+# [alerts.webhook]
+# url = "https://hooks.example.com/edi-engine"
+# secret = {env = "EDI_WEBHOOK_SECRET"}   # signs each POST: X-Edi-Engine-Signature
 """

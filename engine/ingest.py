@@ -26,6 +26,7 @@ does nothing, so that tests can replace it to stop the pipeline there and prove 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -65,6 +66,7 @@ from engine.rules import (
     receive_order,
 )
 from engine.runtime import Runtime
+from engine.timings import INGEST_SECONDS
 from mappings.profile import PartnerProfile
 from mappings.x12 import ack855, ack865, asn856, change860, po850
 from mappings.x12.common import MappingError
@@ -158,7 +160,16 @@ def ingest_data(runtime: Runtime, data: bytes, *, source: str, name: str) -> Ing
     """Ingest bytes fetched from a mailbox (steps 1 and 2 of the module doc; the caller flushes or
     delivers). ``source`` says where they came from in messages (a path, ``sftp://host/dir/file``);
     ``name`` is the file's name as the mailbox gave it, stored and shown, never used as a path."""
+    started = time.perf_counter()
     report = IngestReport(file=source, status="processed")
+    try:
+        return _ingest(runtime, data, report, name)
+    finally:
+        INGEST_SECONDS.labels(report.partner_id or "").observe(time.perf_counter() - started)
+
+
+def _ingest(runtime: Runtime, data: bytes, report: IngestReport, name: str) -> IngestReport:
+    source = report.file
     digest, _ = archive(runtime.workspace.archive_dir, data)
     crash_point("archived")
     envelope = read_envelope(data)

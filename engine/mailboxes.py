@@ -28,7 +28,7 @@ from engine.db.tables import OutboundDocument, OutboundStatus
 from engine.ingest import IngestReport, ingest_data
 from engine.logs import register_secret
 from engine.runtime import Runtime
-from mappings.profile import LocalFolders, PartnerProfile, Secret, SftpServer
+from mappings.profile import As2Server, LocalFolders, PartnerProfile, Secret, SftpServer
 from transport.local import LocalMailbox
 from transport.mailbox import Mailbox, RemoteFile, Settling, TransportError
 from transport.retry import Backoff
@@ -74,6 +74,8 @@ def secret_value(secret: Secret, folder: Path) -> str:
 def open_mailbox(runtime: Runtime, profile: PartnerProfile, *, settling: Settling | None = None) -> Mailbox:
     """The partner's mailbox as its profile describes it (not yet connected, for a remote one)."""
     settings = profile.mailbox
+    if isinstance(settings, As2Server):
+        raise MailboxError(f"partner {profile.id} sends over AS2 (to POST /as2): there is no mailbox to poll")
     settling = settling or Settling(settle_seconds=settings.settle_seconds)
     if isinstance(settings, LocalFolders):
         return local_mailbox(runtime, profile.id, settings, settling)

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,18 +24,22 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from engine.alerts.run import run_alerts
 from engine.db.leases import acquire, release
 from engine.ingest import overdue
 from engine.mailboxes import MailboxError, PollReport, deliver, open_mailbox, poll
 from engine.outbound import flush_outbox
 from engine.runtime import Runtime
-from mappings.profile import DEFAULT_POLL_SECONDS, PartnerProfile, PollSchedule, SftpServer
+from engine.timings import POLL_SECONDS
+from mappings.profile import DEFAULT_POLL_SECONDS, As2Server, PartnerProfile, PollSchedule, SftpServer
 from transport.mailbox import Settling, TransportError, opened
 
 log = logging.getLogger("edi_engine.scheduler")
 
 #: How often sent documents are checked for an overdue 997 (idempotent: no lease needed).
 OVERDUE_CHECK_SECONDS = 300.0
+#: How often alerts are detected and sent (idempotent too: each is recorded once, sends are claimed).
+ALERTS_SECONDS = 60.0
 
 
 def trigger_of(schedule: PollSchedule) -> BaseTrigger:
@@ -68,6 +73,7 @@ class MailboxJobs:
                 name=f"poll and deliver for {profile.id}", next_run_time=datetime.now(UTC),  # a first poll at once
             )  # fmt: skip
         self.scheduler.add_job(self.flag_overdue, IntervalTrigger(seconds=OVERDUE_CHECK_SECONDS), id="overdue-997s")
+        self.scheduler.add_job(run_alerts, IntervalTrigger(seconds=ALERTS_SECONDS), args=[self.runtime], id="alerts")
 
     def start(self) -> None:
         self.scheduler.start()
@@ -94,12 +100,14 @@ class MailboxJobs:
             return None
         profile = runtime.partners[partner_id]
         report = PollReport(partner_id)
+        started = time.perf_counter()
         try:
             report = self._poll(profile)
         except Exception as error:  # a bug must not kill the scheduler thread; it is recorded and logged
             log.exception("polling %s failed", partner_id)
             report.error = f"{type(error).__name__}: {error}"
         finally:
+            POLL_SECONDS.labels(partner_id, profile.mailbox.kind).observe(time.perf_counter() - started)
             release(runtime.sessions, lease, now=runtime.now(), error=report.error, fetched=len(report.files))
         if report.error:
             log.warning("mailbox of %s: %s", partner_id, report.error)
@@ -115,6 +123,8 @@ class MailboxJobs:
         return report
 
     def _poll(self, profile: PartnerProfile) -> PollReport:
+        if isinstance(profile.mailbox, As2Server):
+            return self._as2(profile)
         settling = self._settling.setdefault(profile.id, Settling(settle_seconds=profile.mailbox.settle_seconds))
         report = PollReport(profile.id)
         try:
@@ -126,4 +136,19 @@ class MailboxJobs:
             report.error = str(error)
         if not isinstance(profile.mailbox, SftpServer):  # local folders: the outbox flush writes them
             report.delivered = [Path(p).name for p in flush_outbox(self.runtime, partner_ids=[profile.id])]
+        return report
+
+    def _as2(self, profile: PartnerProfile) -> PollReport:
+        """An AS2 partner pushes to ``POST /as2``: its job sends what is pending (and resends what
+        is due) and posts the asynchronous MDNs we owe it."""
+        from engine.as2 import deliver_as2, send_async_mdns  # pyas2lib only where AS2 is used
+        from transport.as2 import As2ConfigError
+
+        report = PollReport(profile.id)
+        try:
+            send_async_mdns(self.runtime, partner_ids=[profile.id])
+            done = deliver_as2(self.runtime, profile)
+            report.delivered, report.error = done.delivered, done.error
+        except (MailboxError, TransportError, As2ConfigError) as error:
+            report.error = str(error)
         return report

@@ -24,6 +24,7 @@ from edi.x12.schema import default_schemas
 from engine.model.common import ITEM_ID_KINDS
 from engine.model.partner import PartnerTerms
 from engine.model.reasons import CancelReason
+from mappings.profile_alerts import PartnerAlerts
 
 #: The dictionary version whose code lists profiles are checked against (the same in 005010).
 CODE_LIST_VERSION = "004010"
@@ -400,6 +401,57 @@ class SftpServer(_Mailbox):
         return self
 
 
+class KeyFile(Strict):
+    """One of our private keys with its certificate, both PEM in one file, and where its passphrase is."""
+
+    file: str = Field(min_length=1)
+    passphrase: Secret | None = None
+
+
+As2Encryption = Literal["aes_128_cbc", "aes_192_cbc", "aes_256_cbc", "tripledes_192_cbc"]
+As2Digest = Literal["sha1", "sha256", "sha384", "sha512"]
+
+
+class As2Server(Strict):
+    """The partner's AS2 endpoint and our agreement with it. They post to our ``POST /as2``; we
+    post to ``url``. ``sign`` and ``encrypt`` hold both ways: what we send is signed and encrypted,
+    and what they send unsigned or unencrypted is refused.
+
+    ``certificates`` are theirs (PEM files in the partner's folder), the current one first: during
+    a rollover both verify what they send. ``our_keys`` default to the workspace's ``[as2] keys``.
+    """
+
+    kind: Literal["as2"]
+    url: str = Field(pattern=r"^https?://[^\s]+$")
+    as2_id: str = Field(min_length=1, max_length=128, pattern=r'^[^"\\\s]([^"\\]*[^"\\\s])?$')
+    our_as2_id: str | None = Field(default=None, min_length=1, max_length=128)
+    certificates: list[str] = []
+    our_keys: list[KeyFile] = []
+    sign: bool = True
+    encrypt: bool = True
+    compress: bool = False
+    encryption: As2Encryption = "aes_256_cbc"
+    digest: As2Digest = "sha256"
+    mdn: Literal["sync", "async", "none"] = "sync"
+    signed_mdn: bool = True
+    #: With an asynchronous MDN: how long to wait for it before sending the message again.
+    mdn_wait_seconds: float = Field(default=3600.0, gt=0, le=7 * 86_400)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    tls_ca: str | None = None  # a CA file (partner's folder) for their HTTPS certificate; default: the system's
+    #: Resends of an undelivered message (same Message-ID), with exponential backoff and jitter.
+    retries: Retries = Retries(attempts=10, base_seconds=30.0, cap_seconds=3600.0)
+    #: How often pending documents are sent and undelivered ones resent.
+    poll: PollSchedule = PollSchedule()
+
+    @model_validator(mode="after")
+    def _certificates_for_security(self) -> As2Server:
+        if (self.sign or self.encrypt or (self.signed_mdn and self.mdn != "none")) and not self.certificates:
+            raise ValueError(
+                "signing, encryption and signed MDNs need the partner's certificate (certificates: [file])"
+            )
+        return self
+
+
 def _mailbox_kind(value: object) -> str:
     """A mailbox without a kind is local folders (the default, and profiles written before SFTP)."""
     kind = value.get("kind", "local") if isinstance(value, dict) else getattr(value, "kind", "local")
@@ -407,14 +459,14 @@ def _mailbox_kind(value: object) -> str:
 
 
 Mailbox = Annotated[
-    Annotated[LocalFolders, Tag("local")] | Annotated[SftpServer, Tag("sftp")],
+    Annotated[LocalFolders, Tag("local")] | Annotated[SftpServer, Tag("sftp")] | Annotated[As2Server, Tag("as2")],
     Discriminator(_mailbox_kind, custom_error_type="mailbox_kind",
-                  custom_error_message="kind must be local or sftp"),
+                  custom_error_message="kind must be local, sftp or as2"),
 ]  # fmt: skip
 
 
 #: Settings that hold one of several kinds, by key path, with their kinds' tags.
-TAGGED_UNIONS: Mapping[tuple[str | int, ...], frozenset[str]] = {("mailbox",): frozenset({"local", "sftp"})}
+TAGGED_UNIONS: Mapping[tuple[str | int, ...], frozenset[str]] = {("mailbox",): frozenset({"local", "sftp", "as2"})}
 
 
 class PartnerProfile(Strict):
@@ -429,6 +481,7 @@ class PartnerProfile(Strict):
     deadlines: Deadlines = Deadlines()
     duplicates: DuplicatePolicy = DuplicatePolicy()
     envelopes: Envelopes = Envelopes()
+    alerts: PartnerAlerts = PartnerAlerts()  # more recipients, kinds not sent (mappings.profile_alerts)
     usage: Literal["T", "P"] = "P"  # ISA15 of what we send; T keeps the partner in test mode
     mailbox: Mailbox = LocalFolders()
     # A Python file beside the profile, for what data cannot say (mappings.profiles.PartnerHooks).

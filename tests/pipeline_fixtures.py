@@ -38,6 +38,7 @@ __all__ = [
     "Mailbox",
     "OpenRuntime",
     "Received",
+    "add_to_profile",
     "clock",
     "contiguous",
     "database_url",
@@ -109,20 +110,27 @@ OpenRuntime = Callable[..., Runtime]
 
 @pytest.fixture
 def open_runtime(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[OpenRuntime]:
-    """Open the test's workspace, after adding to partners' profiles: ``open_runtime(northwind="usage: T")``."""
+    """Open the test's workspace, after adding to partners' profiles (``open_runtime(northwind="usage: T")``)
+    and to its configuration (``config="[as2]..."``)."""
     opened: list[Runtime] = []
 
-    def open_(**profile_additions: str) -> Runtime:
+    def open_(config: str = "", **profile_additions: str) -> Runtime:
         root = make_workspace(tmp_path, database_url)
+        if config:  # settings added to edi-engine.toml (a table such as [as2] goes after [us])
+            (root / CONFIG_NAME).write_text((root / CONFIG_NAME).read_text() + f"\n{config}\n")
         for partner, addition in profile_additions.items():
-            path = root / "partners" / partner / "profile.yaml"
-            path.write_text(_without_keys(path.read_text(), _top_keys(addition)) + f"\n{addition}\n")
+            add_to_profile(root / "partners" / partner / "profile.yaml", addition)
         opened.append(Runtime.open(root, clock=clock))
         return opened[-1]
 
     yield open_
     for runtime in opened:
         runtime.close()
+
+
+def add_to_profile(path: Path, addition: str) -> None:
+    """Add settings to a profile, each replacing the profile's own setting of the same key."""
+    path.write_text(_without_keys(path.read_text(), _top_keys(addition)) + f"\n{addition}\n")
 
 
 def _top_keys(yaml_text: str) -> set[str]:

@@ -108,7 +108,7 @@ def mapped_keys_and_indexes(dialect: str) -> tuple[set[tuple[Any, ...]], set[tup
 
 def test_the_migration_builds_exactly_the_mapped_tables(empty_url: URL) -> None:
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0005"
+    assert current_revision(empty_url) == "0006"
     assert schema_differences(empty_url) == []
     # What compare_metadata does not look at: CHECK constraints (the status columns rely on
     # them), ON DELETE rules and the condition of a partial index (the duplicate key's).
@@ -234,7 +234,7 @@ def test_bundles_are_added_to_a_database_of_the_first_revision_keeping_its_docum
                 {**now, "content": b"ISA*00"},
             )
         upgrade(empty_url)
-        assert current_revision(empty_url) == "0005"
+        assert current_revision(empty_url) == "0006"
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT cause_key, status, content, bundle_id FROM outbound_documents"))
             assert [tuple(row) for row in rows] == [("c1", "sent", b"ISA*00", None)]
@@ -276,7 +276,7 @@ def test_purchase_orders_are_added_to_a_database_of_the_second_revision_keeping_
                 {**now, "content": b"ISA*00"},
             )
         upgrade(empty_url)
-        assert current_revision(empty_url) == "0005"
+        assert current_revision(empty_url) == "0006"
         with engine.begin() as connection:
             rows = connection.execute(text("SELECT cause_key, kind, status, content, order_id FROM outbound_documents"))
             assert [tuple(row) for row in rows] == [("c1", "855", "sent", b"ISA*00", 1)]
@@ -315,5 +315,56 @@ def test_purchase_orders_are_added_to_a_database_of_the_second_revision_keeping_
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT cause_key FROM outbound_documents"))
             assert [row[0] for row in rows] == ["c1"]
+    finally:
+        engine.dispose()
+
+
+def test_alerts_are_added_to_a_database_of_the_fifth_revision_keeping_its_mailboxes(empty_url: URL) -> None:
+    upgrade(empty_url, "0005")
+    engine = make_engine(empty_url)
+    now = {"now": "2025-01-01 00:00:00"}
+    try:
+        with engine.begin() as connection:
+            add_partner_row(connection, "retailer")
+            connection.execute(
+                text(
+                    "INSERT INTO mailboxes (partner_id, token, last_poll_at, last_error, last_error_at, files_fetched)"
+                    " VALUES ('acme', 3, :now, 'refused', :now, 7)"
+                ),
+                now,
+            )
+        upgrade(empty_url)
+        assert current_revision(empty_url) == "0006"
+        with engine.begin() as connection:
+            rows = connection.execute(
+                text("SELECT partner_id, token, last_error, failing_since, files_fetched FROM mailboxes")
+            )
+            assert [tuple(row) for row in rows] == [("acme", 3, "refused", None, 7)]
+            connection.execute(
+                text(
+                    "INSERT INTO alerts (key, kind, partner_id, subject, text, occurred_at, created_at, baseline,"
+                    " email_status, email_attempts, webhook_status, webhook_attempts)"
+                    " VALUES ('quarantine:1', 'quarantine', 'acme', 's', 't', :now, :now, false, 'sent', 1, 'skipped', 0)"
+                ),
+                now,
+            )
+        assert schema_differences(empty_url) == []
+        assert check_constraints(empty_url) == mapped_check_constraints()
+        with pytest.raises(IntegrityError), engine.begin() as connection:  # one alert per key
+            connection.execute(
+                text(
+                    "INSERT INTO alerts (key, kind, subject, text, occurred_at, created_at, baseline,"
+                    " email_status, email_attempts, webhook_status, webhook_attempts)"
+                    " VALUES ('quarantine:1', 'quarantine', 's', 't', :now, :now, false, 'pending', 0, 'pending', 0)"
+                ),
+                now,
+            )
+        downgrade(empty_url, "0005")
+        assert current_revision(empty_url) == "0005"
+        inspector = inspect(engine)
+        assert not {"alerts", "alert_start"} & set(inspector.get_table_names())
+        assert "failing_since" not in {c["name"] for c in inspector.get_columns("mailboxes")}
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT partner_id, files_fetched FROM mailboxes")).all() == [("acme", 7)]
     finally:
         engine.dispose()

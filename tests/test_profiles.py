@@ -217,7 +217,7 @@ WRONG: list[tuple[str, str, str]] = [
     ("duplicates: {action: shrug}", "duplicates.action", "'flag'"),
     ("duplicates: {window_days: 0}", "duplicates.window_days", "greater than or equal to 1"),
     ("usage: X", "usage", "'T' or 'P'"),
-    ("mailbox: {kind: ftp}", "mailbox", "kind must be local or sftp"),
+    ("mailbox: {kind: ftp}", "mailbox", "kind must be local, sftp or as2"),
     ("mailbox: {inbox: [a]}", "mailbox.inbox", "valid string"),
     ("mailbox: {kind: sftp, host: h, username: u, password: hunter2}", "mailbox.password", "never written in the"),
     ("mailbox: {kind: sftp, host: h, username: u, password: {env: A, file: b}}", "mailbox.password", "exactly one"),

@@ -39,6 +39,3 @@ def load_oscrypto() -> None:
     except BaseException:
         del sys.modules[name]
         raise
-
-
-load_oscrypto()

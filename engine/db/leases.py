@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,9 +64,11 @@ def release(
 ) -> bool:
     """Give the lease back and record the poll; False when it had already passed to another owner
     (the poll's record is then left to the new holder)."""
-    values: dict[str, Any] = {"owner": None, "expires_at": None, "last_poll_at": now}
+    values: dict[str, Any] = {"owner": None, "expires_at": None, "last_poll_at": now, "failing_since": None}
     if error is not None:
-        values |= {"last_error": error, "last_error_at": now}
+        # A run of failures keeps the time of its first one (what an alert says "failing since").
+        failing_since = func.coalesce(MailboxRow.failing_since, now)
+        values |= {"last_error": error, "last_error_at": now, "failing_since": failing_since}
     with unit_of_work(sessions) as uow:
         result = uow.session.execute(
             update(MailboxRow)

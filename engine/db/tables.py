@@ -34,6 +34,7 @@ from edi.x12.control_numbers import ControlLevel
 from engine.db.types import Amount, EnumText, UtcDateTime
 from engine.model import ActorKind, EventKind, LineStatus, OrderStatus
 from mappings.profile import Role as PartnerRole
+from mappings.profile_alerts import AlertKind
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -340,6 +341,7 @@ class MailboxRow(Base):
     last_poll_at: Mapped[datetime | None]
     last_error: Mapped[str | None]
     last_error_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]  # the first failed poll of the failures still going on
     files_fetched: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -384,3 +386,61 @@ class As2Message(Base):
     last_error: Mapped[str | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class DeliveryStatus(StrEnum):
+    """Where an alert stands on one channel (e-mail, webhook)."""
+
+    PENDING = "pending"  # to be sent at ``next_attempt_at`` (again, after a failure)
+    SENT = "sent"
+    FAILED = "failed"  # given up after the configured number of attempts
+    SKIPPED = "skipped"  # never sent here: channel not configured, kind off, or it predates alerts
+
+
+class Alert(Base):
+    """Something a person is told about, recorded once (``key``) and sent on each channel on its own.
+
+    Detection may find the same condition any number of times; the unique key makes the first
+    finding the only one. Each channel keeps its own state, so a failing one never holds up the other.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        one_of("kind", AlertKind),
+        one_of("email_status", DeliveryStatus),
+        one_of("webhook_status", DeliveryStatus),
+        Index("ix_alerts_email_status_email_next_attempt_at", "email_status", "email_next_attempt_at"),
+        Index("ix_alerts_webhook_status_webhook_next_attempt_at", "webhook_status", "webhook_next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str]  # the condition, e.g. "rejected_997:42": found again, it is the same alert
+    kind: Mapped[AlertKind] = mapped_column(EnumText(AlertKind))
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    subject: Mapped[str]
+    text: Mapped[str]
+    occurred_at: Mapped[datetime]  # when the condition arose (the event, the 997's deadline, ...)
+    created_at: Mapped[datetime]  # when it was recorded
+    baseline: Mapped[bool] = mapped_column(Boolean, default=False)  # existed when alerts started: never sent
+    email_status: Mapped[DeliveryStatus] = mapped_column(EnumText(DeliveryStatus))
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_next_attempt_at: Mapped[datetime | None]
+    email_sent_at: Mapped[datetime | None]
+    email_last_error: Mapped[str | None]
+    webhook_status: Mapped[DeliveryStatus] = mapped_column(EnumText(DeliveryStatus))
+    webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    webhook_next_attempt_at: Mapped[datetime | None]
+    webhook_sent_at: Mapped[datetime | None]
+    webhook_last_error: Mapped[str | None]
+
+
+class AlertStart(Base):
+    """When this database first looked for alerts (one row). What existed then was recorded as a
+    baseline, never sent: turning alerts on does not mail a person every old condition."""
+
+    __tablename__ = "alert_start"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    started_at: Mapped[datetime]
+    baseline: Mapped[int]  # how many conditions were recorded then without being sent

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.runtime import Runtime
+from engine.timings import REGISTRY as TIMINGS
 from engine.web.metrics import EngineCollector
 
 
@@ -35,7 +36,7 @@ def internal_app(runtime: Runtime, scheduler_alive: Callable[[], bool]) -> Starl
         return JSONResponse({"status": "ok" if healthy else "failing", **checks}, status_code=200 if healthy else 503)
 
     def metrics(_request: Request) -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry) + generate_latest(TIMINGS), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
 
@@ -43,8 +44,12 @@ def internal_app(runtime: Runtime, scheduler_alive: Callable[[], bool]) -> Starl
 class Listener:
     """A uvicorn server on its own thread; ``port`` is the one bound (ask for 0 to get a free one)."""
 
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    def __init__(
+        self, app: Starlette, host: str, port: int, *, tls_certificate: str | None = None, tls_key: str | None = None
+    ) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
+                                ssl_certfile=tls_certificate, ssl_keyfile=tls_key)  # fmt: skip
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"listener {host}:{port}", daemon=True)
 
     def start(self, timeout: float = 10.0) -> None:
@@ -53,9 +58,9 @@ class Listener:
         while not self.server.started and self.thread.is_alive() and not waited.wait(0.05):
             timeout -= 0.05
             if timeout <= 0:
-                raise RuntimeError("the internal listener did not start")
+                raise RuntimeError(f"the listener {self.thread.name} did not start")
         if not self.server.started:
-            raise RuntimeError("the internal listener could not start (is its address in use?)")
+            raise RuntimeError(f"the listener {self.thread.name} could not start (is its address in use?)")
 
     @property
     def address(self) -> tuple[str, int]:

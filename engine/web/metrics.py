@@ -9,10 +9,14 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
+from engine.alerts.metrics import alert_metrics
 from engine.db.session import unit_of_work
 from engine.db.tables import (
+    As2Message,
+    As2Status,
+    Direction,
     Interchange,
     MailboxRow,
     OutboundDocument,
@@ -71,6 +75,8 @@ class EngineCollector(Collector):
                 .group_by(OutboundDocument.partner_id)
             )
             yield _gauge("edi_outbound_awaiting_997", "Sent documents whose 997 is still to come", ["partner"], awaited)
+            yield from alert_metrics(session)
+            yield from as2_metrics(session)
             rows = list(session.scalars(select(MailboxRow)))
         polled = GaugeMetricFamily("edi_mailbox_last_poll_timestamp_seconds", "When each mailbox was last polled",
                                    labels=["partner"])  # fmt: skip
@@ -100,3 +106,35 @@ def _gauge(name: str, documentation: str, labels: list[str], rows: Any) -> Gauge
     for *values, count in rows:
         family.add_metric([str(v if v is not None else "") for v in values], count)
     return family
+
+
+def as2_metrics(session: Session) -> Iterator[Metric]:
+    """AS2 messages by partner, direction and status; outbound ones whose MDN did not confirm
+    delivery (waiting for a resend); and the resends so far (every send after a message's first)."""
+    yield _gauge(
+        "edi_as2_messages", "AS2 messages by partner, direction and status (sending, delivered, failed, "
+        "received, refused)", ["partner", "direction", "status"],
+        session.execute(
+            select(As2Message.partner_id, As2Message.direction, As2Message.status, func.count())
+            .group_by(As2Message.partner_id, As2Message.direction, As2Message.status)
+        ),
+    )  # fmt: skip
+    outbound = As2Message.direction == Direction.OUTBOUND
+    yield _gauge(
+        "edi_as2_mdn_failures", "Outbound AS2 messages whose MDN was negative, did not verify or did not come",
+        ["partner"],
+        session.execute(
+            select(As2Message.partner_id, func.count())
+            .where(outbound, As2Message.status == As2Status.FAILED)
+            .group_by(As2Message.partner_id)
+        ),
+    )  # fmt: skip
+    yield _counter(
+        "edi_delivery_retries", "Deliveries sent again after a first try (AS2 resends, same Message-ID)",
+        ["partner"],
+        session.execute(
+            select(As2Message.partner_id, func.coalesce(func.sum(As2Message.attempts - 1), 0))
+            .where(outbound, As2Message.attempts > 1)
+            .group_by(As2Message.partner_id)
+        ),
+    )  # fmt: skip
