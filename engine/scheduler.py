@@ -25,7 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.alerts.run import run_alerts
-from engine.db.leases import acquire, release
+from engine.db.leases import Lease, acquire, release, renew
 from engine.ingest import overdue
 from engine.mailboxes import MailboxError, PollReport, deliver, open_mailbox, poll
 from engine.outbound import flush_outbox
@@ -101,12 +101,14 @@ class MailboxJobs:
         profile = runtime.partners[partner_id]
         report = PollReport(partner_id)
         started = time.perf_counter()
+        renewing = _Renewal(runtime, lease, self.lease)
         try:
             report = self._poll(profile)
         except Exception as error:  # a bug must not kill the scheduler thread; it is recorded and logged
             log.exception("polling %s failed", partner_id)
             report.error = f"{type(error).__name__}: {error}"
         finally:
+            renewing.stop()
             POLL_SECONDS.labels(partner_id, profile.mailbox.kind).observe(time.perf_counter() - started)
             release(runtime.sessions, lease, now=runtime.now(), error=report.error, fetched=len(report.files))
         if report.error:
@@ -152,3 +154,29 @@ class MailboxJobs:
         except (MailboxError, TransportError, As2ConfigError) as error:
             report.error = str(error)
         return report
+
+
+class _Renewal:
+    """Keeps a poll's lease alive while the poll runs (a poll may outlast ``lease_seconds``: a large
+    file, a slow server), renewing it every third of its length on a thread of its own. A holder
+    that lost its lease (the process stalled past its expiry) stops renewing; another worker may
+    then poll, and the duplicate check of ingest keeps that harmless."""
+
+    def __init__(self, runtime: Runtime, lease: Lease, ttl: timedelta) -> None:
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(runtime, lease, ttl), daemon=True,
+                                        name=f"lease {lease.partner_id}")  # fmt: skip
+        self._thread.start()
+
+    def _run(self, runtime: Runtime, lease: Lease, ttl: timedelta) -> None:
+        while not self._stopped.wait(ttl.total_seconds() / 3):
+            try:
+                if not renew(runtime.sessions, lease, ttl=ttl, now=runtime.now()):
+                    log.warning("the lease on %s's mailbox passed to another worker during the poll", lease.partner_id)
+                    return
+            except Exception:  # the database is away for a moment: try again at the next beat
+                log.exception("renewing the lease on %s's mailbox failed", lease.partner_id)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=10)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.as2 import deliver_as2, send_async_mdns
-from engine.db.tables import As2Message, As2Status, Direction, OutboundDocument, OutboundStatus
+from engine.db.tables import As2Message, As2Status, Direction, Interchange, OutboundDocument, OutboundStatus
 from engine.runtime import Runtime
 from engine.scheduler import MailboxJobs
 from engine.web.as2_listener import as2_app
@@ -326,3 +326,20 @@ def test_metrics_count_as2_messages_mdn_failures_resends_and_time_polls_and_inge
     assert 'edi_delivery_retries_total{partner="northwind"} 2.0' in text
     assert 'edi_mailbox_poll_seconds_count{kind="as2",partner="northwind"}' in text
     assert 'edi_ingest_seconds_count{partner="northwind"}' in text
+
+
+def test_an_unsigned_mdn_is_answered_when_the_sender_asks_for_no_signature(as2: As2Setup) -> None:
+    _message_id, mdn = as2.send_850(signed_mdn=False)
+    assert mdn is not None and mdn.delivered
+    (row,) = as2.inbound()
+    assert row.mdn is not None and b"multipart/report" in row.mdn and b"multipart/signed" not in row.mdn
+
+
+def test_a_partners_file_name_and_message_id_never_steer_where_we_write(as2: As2Setup, tmp_path: Path) -> None:
+    data = sample(as2.runtime, "northwind", "850-dropship").read_bytes()
+    _id, mdn = as2.partner.send(data, file_name="../../../escaped.x12", message_id="../../../escaped@x")
+    assert mdn is not None and mdn.delivered
+    assert list(tmp_path.parent.rglob("*escaped*")) == []  # no file of that name, anywhere near
+    with as2.runtime.sessions() as session:
+        (name,) = session.scalars(select(Interchange.file_name))
+    assert "/" not in name and ".." not in name

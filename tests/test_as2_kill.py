@@ -21,8 +21,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from engine.config import CONFIG_NAME
+from engine.db.tables import As2Message, As2Status
+from engine.runtime import Runtime
 from tests.as2_keys import write_pair
 from tests.as2_partner import Partner, PartnerServer, wait_for
 from tests.pipeline_fixtures import (
@@ -111,6 +114,12 @@ class Engine:
 
 @pytest.fixture
 def pair(open_runtime: OpenRuntime, tmp_path: Path) -> Iterator[tuple[Engine, PartnerServer, bytes]]:
+    yield from make_pair(open_runtime, tmp_path)
+
+
+def make_pair(
+    open_runtime: OpenRuntime, tmp_path: Path, agreement: str = ""
+) -> Iterator[tuple[Engine, PartnerServer, bytes]]:
     _key, our_certificate = write_pair(tmp_path / "keys", "ACMESUPPLY")
     partner = PartnerServer(Partner(tmp_path / "northwind-side"), (our_certificate.read_bytes(),)).start()
     port = free_port()
@@ -118,7 +127,7 @@ def pair(open_runtime: OpenRuntime, tmp_path: Path) -> Iterator[tuple[Engine, Pa
         config=AS2_CONFIG.format(port=port),
         northwind=f"mailbox: {{kind: as2, url: '{partner.url}/as2', as2_id: NORTHWIND, timeout_seconds: 3, "
         f"certificates: [{partner.partner.certificate}], poll: {{every_seconds: 0.5}}, "
-        "retries: {base_seconds: 0.2, cap_seconds: 1}}",
+        f"retries: {{base_seconds: 0.2, cap_seconds: 1}}{agreement}}}",
     )
     config = runtime.workspace.root / CONFIG_NAME
     config.write_text(config.read_text().replace("lease_seconds = 300", f"lease_seconds = {LEASE}"))
@@ -167,6 +176,27 @@ def test_an_850_over_as2_gets_its_mdn_and_then_its_997_and_855_at_the_partners_e
     counted = settle(partner)
     assert set(counted.values()) == {1}
     engine.stop()  # SIGTERM: a clean exit
+
+
+def test_asynchronous_mdns_go_both_ways_between_the_two_processes(open_runtime: OpenRuntime, tmp_path: Path) -> None:
+    for engine, partner, data in make_pair(open_runtime, tmp_path, agreement=", mdn: async, mdn_wait_seconds: 60"):
+        engine.start()
+        message_id, nothing_yet = partner.send(data, file_name="PO-850.x12", mdn="async")
+        assert nothing_yet is None and partner.wait_for_mdn(message_id).delivered  # the engine's MDN, posted
+        counted = settle(partner)  # the 997 and the 855, each confirmed by the partner's posted MDN
+        assert set(counted.values()) == {1}
+        wait_for(lambda: delivered_by_mdn(engine.workspace) == 2, what="the partner's MDNs at the engine")  # noqa: B023
+        engine.stop()
+
+
+def delivered_by_mdn(workspace: Path) -> int:
+    """Outbound AS2 messages the engine has marked delivered (each on an MDN that verified)."""
+    runtime = Runtime.open(workspace)
+    try:
+        with runtime.sessions() as session:
+            return len(session.scalars(select(As2Message).where(As2Message.status == As2Status.DELIVERED)).all())
+    finally:
+        runtime.close()
 
 
 @pytest.mark.parametrize("point", INBOUND)

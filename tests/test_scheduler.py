@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import engine.mailboxes
 from engine.db.leases import acquire, release, still_held
 from engine.db.session import unit_of_work
 from engine.ingest import ingest_data
@@ -185,3 +186,25 @@ def test_edi_engine_run_polls_until_sigterm_then_stops_cleanly(tmp_path: Path) -
         [*cli, "status", "--workspace", str(workspace)], check=True, capture_output=True, text=True, env=env
     )
     assert "northwind (local): last poll" in status.stdout and "1 file(s) fetched" in status.stdout
+
+
+def test_a_poll_that_outlasts_its_lease_keeps_it_until_the_poll_ends(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_time = Runtime.open(runtime.workspace.root)  # leases expire by the clock: a real one here
+    try:
+        dropped = drop(real_time)
+        intruders: list[object] = []
+
+        def slow(name: str) -> None:  # a large file: the poll takes longer than its lease
+            if name == "fetched":
+                time.sleep(1.5)
+                intruders.append(acquire(real_time.sessions, "northwind", "intruder", ttl=timedelta(seconds=1),
+                                         now=real_time.now()))  # fmt: skip
+
+        monkeypatch.setattr(engine.mailboxes, "crash_point", slow)
+        report = MailboxJobs(real_time, owner="poller", lease=timedelta(seconds=0.6)).run_once("northwind")
+        assert report is not None and len(report.files) == 1 and not dropped.exists()
+        assert intruders == [None]  # renewed during the poll: nobody else could take the mailbox
+    finally:
+        real_time.close()

@@ -78,6 +78,22 @@ def release(
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def renew(sessions: sessionmaker[Session], lease: Lease, *, ttl: timedelta, now: datetime) -> bool:
+    """Extend a lease still held (same token, not yet expired) to ``now + ttl``; False when it is no
+    longer this holder's: the holder must stop before it commits anything more."""
+    with unit_of_work(sessions) as uow:
+        result = uow.session.execute(
+            update(MailboxRow)
+            .where(
+                MailboxRow.partner_id == lease.partner_id,
+                MailboxRow.token == lease.token,
+                MailboxRow.expires_at > now,
+            )
+            .values(expires_at=now + ttl)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def still_held(sessions: sessionmaker[Session], lease: Lease, *, now: datetime) -> bool:
     """Whether ``lease`` is still the mailbox's current, unexpired lease."""
     with unit_of_work(sessions) as uow:
