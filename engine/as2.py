@@ -24,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine.db.session import unit_of_work
@@ -184,9 +185,11 @@ def _isa_belongs_elsewhere(runtime: Runtime, profile: PartnerProfile, payload: b
     """Why a verified payload is refused: its ISA sender is another partner's (one partner may not
     send in another's name). An unreadable payload is not refused here: ingest quarantines it."""
     envelope = read_envelope(payload)
-    owner = runtime.partners.by_isa(*envelope.sender) if envelope else None
+    if envelope is None:
+        return None
+    owner = runtime.partners.by_isa(*envelope.sender)
     if owner is not None and owner.id != profile.id:
-        return f"the interchange's ISA sender {':'.join(envelope.sender)} is partner {owner.id}, not {profile.id}"  # type: ignore[union-attr]
+        return f"the interchange's ISA sender {':'.join(envelope.sender)} is partner {owner.id}, not {profile.id}"
     return None
 
 
@@ -242,7 +245,12 @@ def _respond(
         return Answer(400, {"Content-Type": "text/plain"}, f"refused: {note}\n".encode(), note=note)
     headers, body = mdn
     if profile is not None and received.message_id:
-        _keep_mdn(runtime, profile.id, received, raw(headers.items(), body))
+        try:
+            _keep_mdn(runtime, profile.id, received, raw(headers.items(), body))
+        except SQLAlchemyError:  # the database is away (the reason storing failed, likely): answer anyway
+            log.exception("the MDN for AS2 message %s could not be kept", received.message_id)
+            if received.mdn_mode == "async":  # owed, and not recorded: the sender's resend gets it
+                return Answer(503, {"Content-Type": "text/plain"}, b"try again later\n", note=note)
     if received.mdn_mode != "async":
         return Answer(200, headers, body, note=note)
     if profile is None:  # an asynchronous MDN goes only to a URL a known partner gave

@@ -30,7 +30,7 @@ from engine.ingest import overdue
 from engine.mailboxes import MailboxError, PollReport, deliver, open_mailbox, poll
 from engine.outbound import flush_outbox
 from engine.runtime import Runtime
-from engine.timings import POLL_SECONDS
+from engine.timings import POLL_ERRORS, POLL_SECONDS
 from mappings.profile import DEFAULT_POLL_SECONDS, As2Server, PartnerProfile, PollSchedule, SftpServer
 from transport.mailbox import Settling, TransportError, opened
 
@@ -110,6 +110,8 @@ class MailboxJobs:
         finally:
             renewing.stop()
             POLL_SECONDS.labels(partner_id, profile.mailbox.kind).observe(time.perf_counter() - started)
+            if report.error:
+                POLL_ERRORS.labels(partner_id, profile.mailbox.kind).inc()
             release(runtime.sessions, lease, now=runtime.now(), error=report.error, fetched=len(report.files))
         if report.error:
             log.warning("mailbox of %s: %s", partner_id, report.error)

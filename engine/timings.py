@@ -1,5 +1,5 @@
-"""How long polls and ingests take, measured in this process: Prometheus histograms served on
-``/metrics`` beside the figures read from the database.
+"""How long polls and ingests take, and how many polls failed, measured in this process: served
+on ``/metrics`` beside the figures read from the database.
 
 Unlike those figures, a timing belongs to the process that measured it; Prometheus scrapes each
 process, and a sum over them is the engine's.
@@ -7,7 +7,7 @@ process, and a sum over them is the engine's.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REGISTRY = CollectorRegistry()
 
@@ -26,5 +26,11 @@ INGEST_SECONDS = Histogram(
     "Time to ingest one inbound file or AS2 message: archive, parse, apply and commit",
     ["partner"],
     buckets=_BUCKETS,
+    registry=REGISTRY,
+)
+POLL_ERRORS = Counter(
+    "edi_mailbox_poll_errors",
+    "Polls and delivery rounds of a partner's mailbox that failed",
+    ["partner", "kind"],
     registry=REGISTRY,
 )

@@ -12,11 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
+import engine.as2
 from engine.as2 import deliver_as2, send_async_mdns
 from engine.db.tables import As2Message, As2Status, Direction, Interchange, OutboundDocument, OutboundStatus
 from engine.runtime import Runtime
 from engine.scheduler import MailboxJobs
+from engine.timings import REGISTRY as TIMINGS
 from engine.web.as2_listener import as2_app
 from engine.web.internal import Listener, internal_app
 from mappings.profile import As2Server
@@ -273,8 +276,11 @@ def test_the_scheduled_job_of_an_as2_partner_delivers_and_records_its_round(as2:
 def test_an_unreachable_partner_is_a_recorded_error_and_the_documents_wait(as2: As2Setup) -> None:
     pending_for_partner(as2)
     as2.partner.stop()
+    labels = {"partner": "northwind", "kind": "as2"}
+    errors_before = TIMINGS.get_sample_value("edi_mailbox_poll_errors_total", labels) or 0
     report = MailboxJobs(as2.runtime).run_once("northwind")
     assert report is not None and "AS2 POST to" in (report.error or "")
+    assert TIMINGS.get_sample_value("edi_mailbox_poll_errors_total", labels) == errors_before + 1
     assert {d.status for d in as2.documents()} == {OutboundStatus.PENDING}
 
 
@@ -326,6 +332,9 @@ def test_metrics_count_as2_messages_mdn_failures_resends_and_time_polls_and_inge
     assert 'edi_delivery_retries_total{partner="northwind"} 2.0' in text
     assert 'edi_mailbox_poll_seconds_count{kind="as2",partner="northwind"}' in text
     assert 'edi_ingest_seconds_count{partner="northwind"}' in text
+    assert (
+        'edi_mailbox_poll_errors_total{kind="as2",partner="northwind"}' not in text
+    )  # an MDN refused is no poll error
 
 
 def test_an_unsigned_mdn_is_answered_when_the_sender_asks_for_no_signature(as2: As2Setup) -> None:
@@ -343,3 +352,17 @@ def test_a_partners_file_name_and_message_id_never_steer_where_we_write(as2: As2
     with as2.runtime.sessions() as session:
         (name,) = session.scalars(select(Interchange.file_name))
     assert "/" not in name and ".." not in name
+
+
+def test_a_message_that_cannot_be_stored_is_answered_with_an_error_mdn_and_taken_when_resent(
+    as2: As2Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_away(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("INSERT ...", {}, Exception("the database is restarting"))
+
+    monkeypatch.setattr(engine.as2, "ingest_data", database_away)
+    message_id, refused = as2.send_850()
+    assert refused is not None and not refused.delivered and refused.detail == "unexpected-processing-error"
+    monkeypatch.undo()
+    _same, taken = as2.send_850(message_id=message_id)
+    assert taken is not None and taken.delivered and len(as2.documents()) == 2

@@ -65,6 +65,8 @@ pyas2lib.as2.encoders = _PayloadsAsBinary
 
 MdnMode = Literal["sync", "async", "none"]
 _MODES: Mapping[str, str | None] = {"sync": "SYNC", "async": "ASYNC", "none": None}
+#: The names S/MIME gives its wrappers (signed, encrypted, compressed), never an EDI file's.
+_SMIME_NAMES = frozenset({"smime.p7m", "smime.p7s", "smime.p7z"})
 #: Refusals worth another pairing of our keys and their certificates (a rollover in progress).
 _KEY_ERRORS = (DecryptionError, IntegrityError)
 
@@ -348,6 +350,8 @@ def _received(message: Message, status: str, exception: BaseException | None, md
     if accepted and message.payload is not None:
         payload = message.payload.get_payload(decode=True)
         file_name = message.payload.get_filename()
+        if file_name in _SMIME_NAMES:  # pyas2lib copies the outer headers in: the wrapper's name, not the file's
+            file_name = None
     detail = getattr(exception, "disposition_modifier", None) or (None if accepted else "unexpected-processing-error")
     mode: MdnMode = "none"
     if headers.get("disposition-notification-to"):
