@@ -44,6 +44,18 @@ class As2Settings(Strict):
     tls_key: str | None = None
 
 
+class Organisation(Strict):
+    """A supplier organisation whose people use the portal: each partner trades with one
+    (``organisation`` in its profile), and its users see only those partners' orders."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1)
+
+
+#: The organisation of a workspace that names none: the supplier the workspace is.
+DEFAULT_ORGANISATION = "default"
+
+
 class Settings(Strict):
     database: str = "sqlite:///var/engine.db"
     partners: str = "partners"
@@ -53,6 +65,7 @@ class Settings(Strict):
     #: How long a poll holds its mailbox; a lease left by a killed process lapses after this.
     lease_seconds: float = Field(default=300.0, gt=0, le=86_400)
     us: OurIdentity = OurIdentity()
+    organisations: list[Organisation] = []
     as2: As2Settings = As2Settings()
     alerts: AlertsSettings = AlertsSettings()
 
@@ -91,6 +104,11 @@ class Workspace:
     def archive_dir(self) -> Path:
         return self.path(self.settings.archive)
 
+    @property
+    def organisations(self) -> list[Organisation]:
+        """The configured organisations, or the one the workspace is (named by our ISA id)."""
+        return self.settings.organisations or [Organisation(id=DEFAULT_ORGANISATION, name=self.settings.us.isa_id)]
+
 
 def load_workspace(root: Path) -> Workspace:
     """Read ``edi-engine.toml`` in ``root`` (or its parents)."""
@@ -122,6 +140,18 @@ lease_seconds = 300                    # how long a poll holds its mailbox (one 
 isa_qualifier = "ZZ"
 isa_id = "ACMESUPPLY"
 gs_code = "ACMESUPPLY"
+
+# Supplier organisations whose users log in to the portal; a partner's profile names its own
+# (organisation: acme). Without any, the workspace is one organisation, "default".
+# [[organisations]]
+# id = "acme"
+# name = "Acme Supply Co."
+
+# AS2 (README, "AS2"): our AS2 name, keys and the partner-facing listener.
+# [as2]
+# as2_id = "ACMESUPPLY"
+# keys = [{file = "keys/acme.pem", passphrase = {env = "ACME_AS2_KEY_PASSPHRASE"}}]
+# listen = "127.0.0.1:4080"
 
 # Alerts (README, "Alerts"): retailer cancels and changes, rejected or overdue 997s, quarantined
 # files, failing mailboxes, certificates near expiry. Always recorded (edi-engine alerts); sent

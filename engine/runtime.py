@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.config import Workspace, load_workspace
+from engine.config import ConfigError, Workspace, load_workspace
 from engine.db.migrate import upgrade
 from engine.db.session import make_engine, make_sessions, unit_of_work
 from engine.model import utc_now
@@ -40,6 +40,13 @@ class Runtime:
         upgrade(url)
         us = workspace.settings.us
         partners = load_partners(workspace.partners_dir, ours=(us.isa_qualifier, us.isa_id))
+        known = {organisation.id for organisation in workspace.organisations}
+        for profile in partners.values():
+            if profile.organisation is not None and profile.organisation not in known:
+                raise ConfigError(
+                    f"{workspace.partners_dir / profile.id / 'profile.yaml'}: organisation {profile.organisation!r} "
+                    f"is not one of edi-engine.toml's [[organisations]] ({', '.join(sorted(known))})"
+                )
         runtime = cls(workspace, partners, make_sessions(make_engine(url)), clock)
         runtime.register_partners()
         return runtime
@@ -55,7 +62,16 @@ class Runtime:
                     role=profile.role,
                     profile_hash=digest,
                     test_mode=profile.usage == "T",
+                    organisation_id=self.organisation_of(profile.id),
                 )
+
+    def organisation_of(self, partner_id: str) -> str:
+        """The organisation that trades with the partner (its profile's, else the workspace's first)."""
+        return self.partners[partner_id].organisation or self.workspace.organisations[0].id
+
+    def partners_of(self, organisation_id: str) -> list[str]:
+        """The ids of the partners the organisation trades with: all its users may see."""
+        return sorted(p for p in self.partners if self.organisation_of(p) == organisation_id)
 
     def close(self) -> None:
         """Close the database connections this runtime opened; it is not used afterwards."""

@@ -484,6 +484,9 @@ class PartnerProfile(Strict):
     alerts: PartnerAlerts = PartnerAlerts()  # more recipients, kinds not sent (mappings.profile_alerts)
     usage: Literal["T", "P"] = "P"  # ISA15 of what we send; T keeps the partner in test mode
     mailbox: Mailbox = LocalFolders()
+    #: The supplier organisation (``[[organisations]]`` in edi-engine.toml) that trades with this
+    #: partner; default: the workspace's first (or only) one.
+    organisation: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     # A Python file beside the profile, for what data cannot say (mappings.profiles.PartnerHooks).
     hooks: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
 

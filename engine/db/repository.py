@@ -118,6 +118,7 @@ class PartnerRepository:
         role: PartnerRole = PartnerRole.RETAILER,
         profile_hash: str | None = None,
         test_mode: bool = False,
+        organisation_id: str | None = None,
         at: datetime | None = None,
     ) -> Partner:
         """Create the partner or bring it up to date with its profile."""
@@ -130,6 +131,7 @@ class PartnerRepository:
         partner.role = role
         partner.profile_hash = profile_hash
         partner.test_mode = test_mode
+        partner.organisation_id = organisation_id
         partner.updated_at = now
         self.session.flush()
         return partner

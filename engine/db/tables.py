@@ -110,6 +110,9 @@ class Partner(Base):
     role: Mapped[PartnerRole] = mapped_column(EnumText(PartnerRole))
     profile_hash: Mapped[str | None]  # sha256 of the profile as loaded: tells when it changed
     test_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The supplier organisation that trades with this partner (``organisation`` in the profile);
+    #: the portal shows a user only the orders of its organisation's partners.
+    organisation_id: Mapped[str | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -444,3 +447,58 @@ class AlertStart(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
     started_at: Mapped[datetime]
     baseline: Mapped[int]  # how many conditions were recorded then without being sent
+
+
+class OrderCounter(Base):
+    """How many orders a partner has in each status (test and production apart), kept up to date
+    in the transaction that changes an order, so the portal's tab counts are read, not counted."""
+
+    __tablename__ = "order_counters"
+    __table_args__ = (one_of("status", OrderStatus),)
+
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True)
+    test: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    status: Mapped[OrderStatus] = mapped_column(EnumText(OrderStatus), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class User(Base):
+    """A person who logs in to the portal: a supplier organisation's user, or an administrator."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(unique=True)  # lower case
+    name: Mapped[str]
+    password_hash: Mapped[str]
+    organisation_id: Mapped[str | None]  # None only for an administrator
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    api_token_hash: Mapped[str | None] = mapped_column(unique=True)  # sha256 of the API token
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class PortalSession(Base):
+    """A logged-in browser: the cookie holds a random token, the row its digest (a stolen
+    database yields no usable cookie), the CSRF token every form posts back, and its expiry."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[str] = mapped_column(primary_key=True)  # sha256 of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class LoginAttempts(Base):
+    """Failed logins per key (an e-mail, an address) in the current window, shared by every
+    portal process: past the limit, logins for that key wait until ``locked_until``."""
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    window_started_at: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
