@@ -25,6 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.alerts.run import run_alerts
+from engine.bulk_jobs import abandoned, run_job
 from engine.db.leases import Lease, acquire, release, renew
 from engine.ingest import overdue
 from engine.mailboxes import MailboxError, PollReport, deliver, open_mailbox, poll
@@ -36,6 +37,8 @@ from transport.mailbox import Settling, TransportError, opened
 
 log = logging.getLogger("edi_engine.scheduler")
 
+#: How often bulk jobs left by a dead worker are looked for (a job's lease is 60 s).
+BULK_JOBS_SECONDS = 30.0
 #: How often sent documents are checked for an overdue 997 (idempotent: no lease needed).
 OVERDUE_CHECK_SECONDS = 300.0
 #: How often alerts are detected and sent (idempotent too: each is recorded once, sends are claimed).
@@ -74,6 +77,7 @@ class MailboxJobs:
             )  # fmt: skip
         self.scheduler.add_job(self.flag_overdue, IntervalTrigger(seconds=OVERDUE_CHECK_SECONDS), id="overdue-997s")
         self.scheduler.add_job(run_alerts, IntervalTrigger(seconds=ALERTS_SECONDS), args=[self.runtime], id="alerts")
+        self.scheduler.add_job(self.finish_bulk_jobs, IntervalTrigger(seconds=BULK_JOBS_SECONDS), id="bulk-jobs")
 
     def start(self) -> None:
         self.scheduler.start()
@@ -82,6 +86,13 @@ class MailboxJobs:
         """Finish the polls in hand, then stop (their leases are given back as each ends)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+
+    def finish_bulk_jobs(self) -> list[int]:
+        """Run the portal's bulk jobs that no worker holds (their process died, or none took them)."""
+        finished = [job for job in abandoned(self.runtime) if run_job(self.runtime, job, owner=self.owner)]
+        for job in finished:
+            log.info("bulk job %d finished", job)
+        return finished
 
     def flag_overdue(self) -> list[str]:
         """Sent documents whose 997 is past the partner's deadline become overdue (``status``, metrics)."""

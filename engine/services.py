@@ -323,21 +323,28 @@ def cancel_bulk(
     for po_number in po_numbers:
         try:
             with unit_of_work(runtime.sessions) as uow:
-                order_id, version, order = find_order(uow, po_number)
-                terms = {order.partner_id: runtime.partners[order.partner_id].terms}
-                result = bulk_cancel([order], reason, terms_by_partner=terms, actor=user(who), now=runtime.now())
-                item = result.items[0]
-                if item.refused is not None:
-                    raise item.refused
-                assert item.outcome is not None
-                uow.orders.save(item.outcome.order, expected_version=version)
-                written: list[str] = []
-                owe_documents(uow, runtime, runtime.partners[order.partner_id], item.outcome, order_id, written)
-            cancelled.append(ActionResult.of(item.outcome, written))
+                cancelled.append(cancel_whole_order(uow, runtime, find_order(uow, po_number), reason=reason, who=who))
         except (RuleRefused, NotFoundError) as refusal:
             refused.append({"po_number": po_number, "reason": str(refusal)})
     flush_outbox(runtime)
     return BulkResult(cancelled, refused)
+
+
+def cancel_whole_order(
+    uow: UnitOfWork, runtime: Runtime, found: tuple[int, int, Order], *, reason: CancelReason, who: str | None
+) -> ActionResult:
+    """Cancel All Orders for one order, inside ``uow``: every open quantity, the one reason on every
+    line; raises ``RuleRefused`` (already shipped, retailer cancel pending, ...) leaving it as it was."""
+    order_id, version, order = found
+    terms = {order.partner_id: runtime.partners[order.partner_id].terms}
+    item = bulk_cancel([order], reason, terms_by_partner=terms, actor=user(who), now=runtime.now()).items[0]
+    if item.refused is not None:
+        raise item.refused
+    assert item.outcome is not None
+    uow.orders.save(item.outcome.order, expected_version=version)
+    written: list[str] = []
+    owe_documents(uow, runtime, runtime.partners[order.partner_id], item.outcome, order_id, written)
+    return ActionResult.of(item.outcome, written)
 
 
 def mark_backordered(

@@ -108,7 +108,7 @@ def mapped_keys_and_indexes(dialect: str) -> tuple[set[tuple[Any, ...]], set[tup
 
 def test_the_migration_builds_exactly_the_mapped_tables(empty_url: URL) -> None:
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0007"
+    assert current_revision(empty_url) == "0008"
     assert schema_differences(empty_url) == []
     # What compare_metadata does not look at: CHECK constraints (the status columns rely on
     # them), ON DELETE rules and the condition of a partial index (the duplicate key's).
@@ -234,7 +234,7 @@ def test_bundles_are_added_to_a_database_of_the_first_revision_keeping_its_docum
                 {**now, "content": b"ISA*00"},
             )
         upgrade(empty_url)
-        assert current_revision(empty_url) == "0007"
+        assert current_revision(empty_url) == "0008"
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT cause_key, status, content, bundle_id FROM outbound_documents"))
             assert [tuple(row) for row in rows] == [("c1", "sent", b"ISA*00", None)]
@@ -276,7 +276,7 @@ def test_purchase_orders_are_added_to_a_database_of_the_second_revision_keeping_
                 {**now, "content": b"ISA*00"},
             )
         upgrade(empty_url)
-        assert current_revision(empty_url) == "0007"
+        assert current_revision(empty_url) == "0008"
         with engine.begin() as connection:
             rows = connection.execute(text("SELECT cause_key, kind, status, content, order_id FROM outbound_documents"))
             assert [tuple(row) for row in rows] == [("c1", "855", "sent", b"ISA*00", 1)]
@@ -334,7 +334,7 @@ def test_alerts_are_added_to_a_database_of_the_fifth_revision_keeping_its_mailbo
                 now,
             )
         upgrade(empty_url)
-        assert current_revision(empty_url) == "0007"
+        assert current_revision(empty_url) == "0008"
         with engine.begin() as connection:
             rows = connection.execute(
                 text("SELECT partner_id, token, last_error, failing_since, files_fetched FROM mailboxes")

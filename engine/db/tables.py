@@ -502,3 +502,65 @@ class LoginAttempts(Base):
     window_started_at: Mapped[datetime]
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
+
+
+class BulkJobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class BulkItemStatus(StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    REFUSED = "refused"
+
+
+class BulkJob(Base):
+    """An action a person started on many orders at once (Cancel Orders): its progress lives here,
+    not in a process, so any portal process can show it and any worker can finish it when the one
+    that started it died (``owner`` holds it until ``lease_expires_at``)."""
+
+    __tablename__ = "bulk_jobs"
+    __table_args__ = (one_of("status", BulkJobStatus),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str]  # cancel_orders
+    organisation_id: Mapped[str | None]  # whose orders (None: an administrator's job)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    who: Mapped[str]  # recorded as the actor on every order's history
+    reason: Mapped[str]
+    status: Mapped[BulkJobStatus] = mapped_column(EnumText(BulkJobStatus))
+    total: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str | None]
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class BulkJobItem(Base):
+    """One order of a bulk job, and what became of it (completed, or refused with the reason)."""
+
+    __tablename__ = "bulk_job_items"
+    __table_args__ = (one_of("status", BulkItemStatus),)
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    po_number: Mapped[str]
+    status: Mapped[BulkItemStatus] = mapped_column(EnumText(BulkItemStatus))
+    message: Mapped[str | None]
+
+
+class IdempotentRequest(Base):
+    """A POST of the JSON API made with an ``Idempotency-Key``: the same key again gets the same
+    answer, not a second action (a client that lost the answer may safely retry)."""
+
+    __tablename__ = "idempotent_requests"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(primary_key=True)
+    request_hash: Mapped[str]  # method, path and body: the same key with another request is refused
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None while the first request is in hand
+    response: Mapped[bytes | None]
+    created_at: Mapped[datetime]
