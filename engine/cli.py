@@ -17,6 +17,7 @@ from edi.x12.control_numbers import CountingControlNumbers
 from edi.x12.inspect import REPORT_VERSION, Totals, inspect_stream
 from engine.cli_alerts import add_alert_commands
 from engine.cli_orders import add_commands
+from engine.cli_users import add_user_commands
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -248,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     ack.set_defaults(handler=cmd_ack)
     add_commands(commands)
     add_alert_commands(commands)
+    add_user_commands(commands)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""The mailbox commands: ``edi-engine poll`` and ``edi-engine partners trust-host-key``."""
+"""The mailbox commands: ``edi-engine poll`` and ``edi-engine partners trust-host-key``; ``run``
+(everything unattended) and ``serve`` (the internal listener alone)."""
 
 from __future__ import annotations
 
@@ -120,7 +121,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             listener.start()
         bound = "{}:{}".format(*listeners[0].address)
         print(f"edi-engine running: {len(runtime.partners)} mailboxes polled ({runtime.workspace.root}); "
-              f"health and metrics on http://{bound}/healthz and /metrics", file=out)  # fmt: skip
+              f"health and metrics on http://{bound}/healthz and /metrics, the portal on http://{bound}/", file=out)  # fmt: skip
         if len(listeners) > 1:
             scheme = "https" if as2.tls_certificate else "http"
             print("AS2 for partners on {}://{}:{}/as2".format(scheme, *listeners[1].address), file=out)
@@ -130,6 +131,32 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         for listener in listeners:
             listener.stop()
         jobs.stop()  # the file in hand is finished and its lease given back
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        runtime.close()
+    print("edi-engine stopped", file=out)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    """Serve the internal listener (the portal, health, metrics) and nothing else, until SIGTERM
+    (or ``--for``): more portal processes beside the one ``edi-engine run`` that polls and
+    delivers, all sharing the database (sessions and login limits included)."""
+    from engine.web.internal import Listener, internal_app
+
+    configure(args.log_format)
+    runtime = Runtime.open(Path(args.workspace))
+    listener = Listener(internal_app(runtime, None), *_address(args.listen))
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        listener.start()
+        print("edi-engine serving the portal on http://{}:{}/, health and metrics on /healthz and /metrics "
+              "(no mailbox is polled here)".format(*listener.address), file=out)  # fmt: skip
+        out.flush()
+        stop.wait(timeout=args.seconds)
+    finally:
+        listener.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         runtime.close()

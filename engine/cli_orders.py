@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from engine.cli_mailboxes import cmd_partners_list, cmd_poll, cmd_run, cmd_status, cmd_trust_host_key
+from engine.cli_mailboxes import cmd_partners_list, cmd_poll, cmd_run, cmd_serve, cmd_status, cmd_trust_host_key
 from engine.config import CONFIG_NAME, DEFAULT_CONFIG, ConfigError, OurIdentity, load_workspace
 from engine.db.repository import RepositoryError
 from engine.db.tables import InterchangeStatus, OutboundKind, OutboundStatus
@@ -798,7 +798,10 @@ def add_commands(commands: Any) -> None:
         "--for", dest="seconds", type=float, default=None, metavar="SECONDS", help="stop after this long"
     )
     running.add_argument(
-        "--listen", default="127.0.0.1:8081", metavar="HOST:PORT", help="the internal listener (health, metrics)"
+        "--listen",
+        default="127.0.0.1:8081",
+        metavar="HOST:PORT",
+        help="the internal listener (portal, health, metrics)",
     )
     running.add_argument(
         "--as2-listen",
@@ -813,4 +816,15 @@ def add_commands(commands: Any) -> None:
         default="text",
         help="the log on stderr: lines, or one JSON object each",
     )
+    serving = command("serve", cmd_serve, "serve the portal, health and metrics (no polling), until SIGTERM")
+    serving.add_argument(
+        "--for", dest="seconds", type=float, default=None, metavar="SECONDS", help="stop after this long"
+    )
+    serving.add_argument(
+        "--listen",
+        default="127.0.0.1:8081",
+        metavar="HOST:PORT",
+        help="the internal listener (portal, health, metrics)",
+    )
+    serving.add_argument("--log-format", choices=["text", "json"], default="text", help="the log on stderr")
     command("status", cmd_status, "each mailbox's last poll and error, what waits to go and what is overdue")

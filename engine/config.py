@@ -52,6 +52,19 @@ class Organisation(Strict):
     name: str = Field(min_length=1)
 
 
+class PortalSettings(Strict):
+    """The supplier portal's sessions and login limits (README, "Supplier portal"). A session ends
+    after ``idle_minutes`` without a request, and ``session_hours`` after login whatever happens;
+    ``login_failures`` failed logins within ``login_window_minutes``, for one e-mail address or
+    from one client address, lock that key for ``lockout_minutes``."""
+
+    idle_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    login_failures: int = Field(default=5, ge=1, le=1000)
+    login_window_minutes: float = Field(default=15, gt=0, le=24 * 60)
+    lockout_minutes: float = Field(default=15, gt=0, le=24 * 60)
+
+
 #: The organisation of a workspace that names none: the supplier the workspace is.
 DEFAULT_ORGANISATION = "default"
 
@@ -68,6 +81,7 @@ class Settings(Strict):
     organisations: list[Organisation] = []
     as2: As2Settings = As2Settings()
     alerts: AlertsSettings = AlertsSettings()
+    portal: PortalSettings = PortalSettings()
 
 
 class Workspace:
@@ -152,6 +166,14 @@ gs_code = "ACMESUPPLY"
 # as2_id = "ACMESUPPLY"
 # keys = [{file = "keys/acme.pem", passphrase = {env = "ACME_AS2_KEY_PASSPHRASE"}}]
 # listen = "127.0.0.1:4080"
+
+# The supplier portal (README, "Supplier portal"): sessions and login limits.
+# [portal]
+# idle_minutes = 30                    # a session ends after this long without a request
+# session_hours = 12                   # and this long after login, whatever happens
+# login_failures = 5                   # this many failed logins for one e-mail or from one address
+# login_window_minutes = 15            # within this long
+# lockout_minutes = 15                 # lock it for this long
 
 # Alerts (README, "Alerts"): retailer cancels and changes, rejected or overdue 997s, quarantined
 # files, failing mailboxes, certificates near expiry. Always recorded (edi-engine alerts); sent

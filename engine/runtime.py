@@ -1,7 +1,8 @@
 """The one wiring module: a workspace's configuration, partners, database and clock, together.
 
-Nothing connects to a database at import time; ``Runtime.open`` does, once, and migrates the
-schema to the current revision.
+Nothing connects to a database at import time; ``Runtime.open`` does, once, migrates the
+schema to the current revision, and counts the orders by status if they were never counted
+(``engine.db.order_counters.ensure_counted``: a database that had orders before the counters).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import ConfigError, Workspace, load_workspace
 from engine.db.migrate import upgrade
+from engine.db.order_counters import ensure_counted
 from engine.db.session import make_engine, make_sessions, unit_of_work
 from engine.model import utc_now
 from mappings.profiles import Partners, load_partners
@@ -48,6 +50,7 @@ class Runtime:
                     f"is not one of edi-engine.toml's [[organisations]] ({', '.join(sorted(known))})"
                 )
         runtime = cls(workspace, partners, make_sessions(make_engine(url)), clock)
+        ensure_counted(runtime.sessions)
         runtime.register_partners()
         return runtime
 

@@ -15,13 +15,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from edi.findings import Finding
 from engine.db.bulk import insert_many
+from engine.db.order_counters import count_change, count_new
 from engine.db.tables import (
     Direction,
     Interchange,
@@ -179,6 +180,12 @@ class OrderFilter:
     statuses: frozenset[OrderStatus] = frozenset()  # empty: any status
     po_prefix: str | None = None  # case-sensitive, as partners send PO numbers
     test: bool | None = False  # production orders by default; None for both spaces
+    #: Only these partners' orders (those a portal user may see); None: every partner's.
+    partner_ids: frozenset[str] | None = None
+    po_number: str | None = None  # exactly this PO number (case-sensitive)
+    longer_than_prefix: bool = False  # with ``po_prefix``: leave out the PO number equal to the prefix
+    order_date_from: date | None = None  # inclusive; an order without an order date is then left out
+    order_date_to: date | None = None  # inclusive
 
 
 @dataclass(frozen=True)
@@ -230,6 +237,7 @@ class OrderRepository:
         elif row.version != expected_version:
             raise StaleOrder(_describe(order) + f" is at version {row.version}, not {expected_version}: read it again")
         document = _document(order)
+        before = None if row.id is None else row.status
         if row.id is None or row.document != document:
             with self.session.no_autoflush:  # one UPDATE, so one version step, per save
                 _project(row, order, document)
@@ -241,6 +249,8 @@ class OrderRepository:
             raise OrderExists(_describe(order) + " was stored by another transaction") from error
         except StaleDataError as error:  # another transaction saved a newer version first
             raise StaleOrder(_describe(order) + " was changed by another transaction: read it again") from error
+        # The version check above makes ``before`` the status this update replaced.
+        count_change(self.session, row.partner_id, row.test, before, row.status)
         return StoredOrder(row.id, row.version, order)
 
     def add_new(self, orders: Sequence[Order], *, at: datetime | None = None) -> list[StoredOrder]:
@@ -267,6 +277,7 @@ class OrderRepository:
             raise OrderExists(
                 f"one of {len(orders)} new orders (first {_describe(orders[0])}) already exists"
             ) from error
+        count_new(self.session, ((row["partner_id"], row["test"], row["status"]) for row in rows))
         # Read the ids back by the order key (unique): one query, where RETURNING in parameter
         # order would make SQLite insert row by row.
         ids = self._ids([(order.partner_id, order.po_number, order.test) for order in orders])
@@ -314,29 +325,56 @@ class OrderRepository:
             found += self.session.execute(query).all()
         return found
 
-    def list(self, where: OrderFilter | None = None, *, after: int | None = None, limit: int = 50) -> OrderPage:
-        """Orders newest first, ``limit`` at a time, continuing ``after`` the last id seen.
+    def list(
+        self, where: OrderFilter | None = None, *, after: int | None = None, limit: int = 50, newest_first: bool = True
+    ) -> OrderPage:
+        """Orders newest first (oldest first when not ``newest_first``), ``limit`` at a time,
+        continuing ``after`` the last id seen.
 
         Keyset pagination on the id: a page starts where the previous one ended, whatever was
-        added or changed meanwhile, so nothing is shown twice or skipped.
+        added or changed meanwhile, so nothing is shown twice or skipped. Ids are handed out in
+        the order orders arrive, so "newest" means received last.
+
+        With ``partner_ids`` or ``partner_id``, each partner's orders (in each test space asked
+        for) are read on their own, in id order from an index that starts with (partner_id,
+        test), and merged: a page reads at most ``limit + 1`` rows per partner however deep it
+        is, where one ``partner_id IN (...)`` would sort every matching order.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         where = where or OrderFilter()
-        query = select(*_SUMMARY_COLUMNS).order_by(OrderRow.id.desc()).limit(limit + 1)
+        direction = OrderRow.id.desc() if newest_first else OrderRow.id.asc()
+        conditions = _conditions(where, self.session.get_bind().dialect.name)
         if after is not None:
-            query = query.where(OrderRow.id < after)
-        if where.partner_id is not None:
-            query = query.where(OrderRow.partner_id == where.partner_id)
-        if where.statuses:
-            query = query.where(OrderRow.status.in_(sorted(where.statuses)))
-        if where.po_prefix:
-            # substr, not LIKE: SQLite's LIKE ignores case and PostgreSQL's does not.
-            prefix = where.po_prefix
-            query = query.where(func.substr(OrderRow.po_number, 1, len(prefix)) == prefix)
-        if where.test is not None:
-            query = query.where(OrderRow.test == where.test)
-        rows = self.session.execute(query).all()
+            conditions.append(OrderRow.id < after if newest_first else OrderRow.id > after)
+        partners = _partners_of(where)
+        query = select(*_SUMMARY_COLUMNS)
+        if partners is None:
+            space = [] if where.test is None else [OrderRow.test == where.test]
+            query = query.where(*conditions, *space)
+        else:
+            spaces = [
+                (OrderRow.partner_id == partner_id, OrderRow.test == test)
+                for partner_id in sorted(partners)
+                for test in ((False, True) if where.test is None else (where.test,))
+            ]
+            if not spaces:
+                return OrderPage((), None)
+            if where.po_number is not None:  # one order per partner and space at most: nothing to merge
+                tests = [OrderRow.test == where.test] if where.test is not None else []
+                query = query.where(OrderRow.partner_id.in_(sorted(partners)), *tests, *conditions)
+            elif len(spaces) == 1:
+                query = query.where(*spaces[0], *conditions)
+            else:
+                tops = [
+                    select(OrderRow.id).where(*space, *conditions).order_by(direction).limit(limit + 1).subquery()
+                    for space in spaces
+                ]
+                merged = union_all(*(select(top.c.id) for top in tops)).subquery()
+                first = select(merged.c.id).order_by(merged.c.id.desc() if newest_first else merged.c.id.asc())
+                page = first.limit(limit + 1).subquery()
+                query = query.join(page, page.c.id == OrderRow.id)
+        rows = self.session.execute(query.order_by(direction).limit(limit + 1)).all()
         items = tuple(OrderSummary(**row._asdict()) for row in rows[:limit])
         return OrderPage(items, items[-1].id if len(rows) > limit else None)
 
@@ -348,6 +386,67 @@ class OrderRepository:
                 OrderRow.partner_id == partner_id, OrderRow.po_number == po_number, OrderRow.test == test
             )
         ).one_or_none()
+
+
+def _conditions(where: OrderFilter, dialect: str) -> list[ColumnElement[bool]]:
+    """What the filter asks of an order, besides its partner and test space."""
+    conditions: list[ColumnElement[bool]] = []
+    if len(where.statuses) == 1:  # an equality, which an index on (..., status, id) serves in id order
+        conditions.append(OrderRow.status == next(iter(where.statuses)))
+    elif where.statuses:
+        conditions.append(OrderRow.status.in_(sorted(where.statuses)))
+    if where.po_number is not None:
+        conditions.append(OrderRow.po_number == where.po_number)
+    if where.po_prefix:
+        conditions += _starts_with(OrderRow.po_number, where.po_prefix, dialect)
+        if where.longer_than_prefix:
+            conditions.append(OrderRow.po_number != where.po_prefix)
+    if where.order_date_from is not None:
+        conditions.append(OrderRow.order_date >= where.order_date_from)
+    if where.order_date_to is not None:
+        conditions.append(OrderRow.order_date <= where.order_date_to)
+    return conditions
+
+
+def _partners_of(where: OrderFilter) -> frozenset[str] | None:
+    """The partners whose orders the filter lists, or None for every partner."""
+    if where.partner_ids is None:
+        return None if where.partner_id is None else frozenset({where.partner_id})
+    return where.partner_ids & {where.partner_id} if where.partner_id is not None else where.partner_ids
+
+
+def _starts_with(column: Any, prefix: str, dialect: str) -> list[ColumnElement[bool]]:
+    """``column`` starts with ``prefix``, case-sensitively, in terms an index on the column can serve.
+
+    Both take a range in code point order that bounds the scan, and an exact test. SQLite's
+    BINARY collation is code point order, and its LIKE ignores case, so ``substr`` says exactly.
+    On PostgreSQL ``<`` and ``>=`` follow the database's collation, in which a prefix's matches
+    need not be contiguous (en_US sorts ``PO-1`` after ``PO.``), so the range is taken with the
+    byte-wise operators of ``text_pattern_ops`` (``~>=~``, ``~<~``), which an index with that
+    operator class serves whatever the collation, and with a parameter (a LIKE prefix is turned
+    into a range only when the planner sees the value, not in a prepared statement's generic
+    plan); the case-sensitive LIKE says exactly.
+    """
+    following = _next_code_point(prefix[-1])
+    upper = None if following is None else prefix[:-1] + following
+    if dialect == "postgresql":
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions = [column.op("~>=~", is_comparison=True)(prefix), column.like(escaped + "%", escape="\\")]
+        if upper is not None:
+            conditions.append(column.op("~<~", is_comparison=True)(upper))
+        return conditions
+    conditions = [column >= prefix, func.substr(column, 1, len(prefix)) == prefix]
+    if upper is not None:
+        conditions.append(column < upper)
+    return conditions
+
+
+def _next_code_point(character: str) -> str | None:
+    """The character after ``character`` in code point order that UTF-8 can hold, if any."""
+    point = ord(character) + 1
+    if 0xD800 <= point <= 0xDFFF:  # surrogates are not characters
+        point = 0xE000
+    return chr(point) if point <= 0x10FFFF else None
 
 
 def _describe(order: Order) -> str:

@@ -1,6 +1,6 @@
-"""The internal listener: ``GET /healthz`` and ``GET /metrics`` (the portal and admin pages will
-join them). It is never the partner-facing listener: ``edi-engine run`` serves it on its own
-address, by default 127.0.0.1 only."""
+"""The internal listener: ``GET /healthz``, ``GET /metrics`` and the supplier portal (every other
+path, ``portal.app``). It is never the partner-facing listener: ``edi-engine run`` and
+``edi-engine serve`` serve it on its own address, by default 127.0.0.1 only."""
 
 from __future__ import annotations
 
@@ -14,31 +14,37 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from engine.runtime import Runtime
 from engine.timings import REGISTRY as TIMINGS
 from engine.web.metrics import EngineCollector
+from portal.app import portal_app
 
 
-def internal_app(runtime: Runtime, scheduler_alive: Callable[[], bool]) -> Starlette:
+def internal_app(runtime: Runtime, scheduler_alive: Callable[[], bool] | None) -> Starlette:
+    """Health, metrics and the portal. ``scheduler_alive`` is None where no scheduler runs in
+    this process (``edi-engine serve``): health then depends on the database alone."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(EngineCollector(runtime))
 
     def healthz(_request: Request) -> Response:
-        checks = {"database": "ok", "scheduler": "running" if scheduler_alive() else "stopped"}
+        scheduler = "not run here" if scheduler_alive is None else "running" if scheduler_alive() else "stopped"
+        checks = {"database": "ok", "scheduler": scheduler}
         try:
             with runtime.sessions() as session:
                 session.execute(text("SELECT 1"))
         except SQLAlchemyError as error:
             checks["database"] = f"unreachable: {type(error).__name__}"
-        healthy = checks["database"] == "ok" and checks["scheduler"] == "running"
+        healthy = checks["database"] == "ok" and checks["scheduler"] != "stopped"
         return JSONResponse({"status": "ok" if healthy else "failing", **checks}, status_code=200 if healthy else 503)
 
     def metrics(_request: Request) -> Response:
         return Response(generate_latest(registry) + generate_latest(TIMINGS), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
+    return Starlette(
+        routes=[Route("/healthz", healthz), Route("/metrics", metrics), Mount("", app=portal_app(runtime))]
+    )
 
 
 class Listener:
