@@ -91,7 +91,7 @@ def agreement(runtime: Runtime, profile: PartnerProfile) -> tuple[Us, Them]:
         mdn=settings.mdn,
         signed_mdn=settings.signed_mdn,
         timeout=settings.timeout_seconds,
-        verify_tls=str(folder / settings.tls_ca) if settings.tls_ca else True,
+        verify_tls=_trust(runtime, profile),
     )
     return us, them
 
@@ -296,7 +296,11 @@ def send_async_mdns(runtime: Runtime, *, partner_ids: Iterable[str] | None = Non
         error = None
         try:
             post(
-                url, _header_lines(headers), body, timeout=settings.timeout_seconds, verify=_verify(runtime, partner_id)
+                url,
+                _header_lines(headers),
+                body,
+                timeout=settings.timeout_seconds,
+                verify=_trust(runtime, runtime.partners[partner_id]),
             )
         except TransportError as failure:
             error = str(failure)
@@ -320,10 +324,11 @@ def _header_lines(block: bytes) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in lines if ": " in line)
 
 
-def _verify(runtime: Runtime, partner_id: str) -> str | bool:
-    settings = runtime.partners[partner_id].mailbox
+def _trust(runtime: Runtime, profile: PartnerProfile) -> str | bool:
+    """What the partner's HTTPS certificate is checked against: the profile's CA file, or the system's."""
+    settings = profile.mailbox
     assert isinstance(settings, As2Server)
-    return str(runtime.partners.folder(partner_id) / settings.tls_ca) if settings.tls_ca else True
+    return str(runtime.partners.folder(profile.id) / settings.tls_ca) if settings.tls_ca else True
 
 
 def _backoff(settings: As2Server, attempts: int) -> timedelta:

@@ -12,7 +12,6 @@ import email.policy
 import hashlib
 import hmac
 import json
-import socket
 import ssl
 import threading
 import time
@@ -36,12 +35,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from engine.config import CONFIG_NAME
 from engine.runtime import Runtime
 from tests.pipeline_fixtures import Clock, add_to_profile, make_workspace
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.sshd_fixtures import free_port
 
 
 # -- a certificate for 127.0.0.1 ------------------------------------------------------------------------

@@ -4,7 +4,6 @@ refusals with their AS2 dispositions, and documents out (delivered only on a ver
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,14 +35,9 @@ from tests.pipeline_fixtures import (
     received,
     sample,
 )
+from tests.sshd_fixtures import free_port
 
 __all__ = ["clock", "database_url", "migrated_postgres", "migrated_sqlite_template", "open_runtime"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
